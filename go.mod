@@ -1,0 +1,3 @@
+module github.com/agentguard/agentguard
+
+go 1.26
