@@ -20,23 +20,6 @@ type ScoperFunc func(ctx context.Context, c *Call) error
 // Authorize calls f(ctx, c).
 func (f ScoperFunc) Authorize(ctx context.Context, c *Call) error { return f(ctx, c) }
 
-// Authorize returns the middleware that runs s before the tool, at [StageScope]
-// unless renamed with [WithStage]. A nil s is an error.
-func Authorize(s Scoper, opts ...Option) (Middleware, error) {
-	cfg, err := newStage(StageScope, s, opts)
-	if err != nil {
-		return nil, err
-	}
-	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, c *Call) (*Result, error) {
-			if err := cfg.run(ctx, c, func(ctx context.Context) error { return s.Authorize(ctx, c) }); err != nil {
-				return nil, err
-			}
-			return next.Handle(ctx, c)
-		})
-	}, nil
-}
-
 // ArgValidator validates a call's arguments. It returns nil when they are valid and
 // an error naming the field and the rule otherwise; the reason of a returned
 // [*DenialError] is shown to the model, so it should say how to fix the call.
@@ -58,37 +41,6 @@ func (f ArgValidatorFunc) ValidateArgs(ctx context.Context, c *Call) error { ret
 // later stages and the tool see exactly what was validated.
 type ArgNormalizer interface {
 	NormalizeArgs(ctx context.Context, c *Call) (json.RawMessage, error)
-}
-
-// ValidateArgs returns the middleware that runs v at [StageArgs]. A nil v is an error.
-func ValidateArgs(v ArgValidator, opts ...Option) (Middleware, error) {
-	cfg, err := newStage(StageArgs, v, opts)
-	if err != nil {
-		return nil, err
-	}
-	norm, _ := v.(ArgNormalizer)
-	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, c *Call) (*Result, error) {
-			if norm == nil {
-				if err := cfg.run(ctx, c, func(ctx context.Context) error { return v.ValidateArgs(ctx, c) }); err != nil {
-					return nil, err
-				}
-				return next.Handle(ctx, c)
-			}
-			var canon json.RawMessage
-			if err := cfg.run(ctx, c, func(ctx context.Context) error {
-				var err error
-				canon, err = norm.NormalizeArgs(ctx, c)
-				return err
-			}); err != nil {
-				return nil, err
-			}
-			if canon == nil { // monitor mode let an invalid call through
-				return next.Handle(ctx, c)
-			}
-			return next.Handle(ctx, c.WithArgs(canon))
-		})
-	}, nil
 }
 
 // Detection is an injection detector's finding.
@@ -115,46 +67,6 @@ type InjectionDetectorFunc func(ctx context.Context, in Text) (Detection, error)
 // DetectInjection calls f(ctx, in).
 func (f InjectionDetectorFunc) DetectInjection(ctx context.Context, in Text) (Detection, error) {
 	return f(ctx, in)
-}
-
-// ScanResults returns the middleware that scans every tool result with d before the
-// model sees it (indirect injection), at [StageInjection]. A result judged to be an
-// injection is withheld: the call returns a denial instead. A detector error denies.
-// A nil d is an error.
-func ScanResults(d InjectionDetector, opts ...Option) (Middleware, error) {
-	cfg, err := newStage(StageInjection, d, opts)
-	if err != nil {
-		return nil, err
-	}
-	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, c *Call) (*Result, error) {
-			r, err := next.Handle(ctx, c)
-			if err != nil || r == nil {
-				return r, err
-			}
-			if err := cfg.run(ctx, c, func(ctx context.Context) error {
-				det, err := d.DetectInjection(ctx, Text{Content: r.Content, Provenance: ProvenanceToolResult, Source: c.Tool})
-				if err != nil {
-					return err
-				}
-				if det.Injection {
-					return &DenialError{Rule: "injection." + firstOr(det.Rules, "detected"),
-						Reason: fmt.Sprintf("tool result looks like a prompt injection (score %.2f)", det.Score)}
-				}
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-			return r, nil
-		})
-	}, nil
-}
-
-func firstOr(s []string, def string) string {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return def
 }
 
 // Code is a program to run in a sandbox.
@@ -267,53 +179,4 @@ type OutputFilterFunc func(ctx context.Context, out *Output) (Verdict, error)
 // FilterOutput calls f(ctx, out).
 func (f OutputFilterFunc) FilterOutput(ctx context.Context, out *Output) (Verdict, error) {
 	return f(ctx, out)
-}
-
-// FilterResults returns the middleware that runs f over every tool result at
-// [StageOutput]: a blocked result becomes a denial, a rewritten one is passed on
-// rewritten (as a copy). A filter error denies. A nil f is an error.
-func FilterResults(f OutputFilter, opts ...Option) (Middleware, error) {
-	cfg, err := newStage(StageOutput, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, c *Call) (*Result, error) {
-			r, err := next.Handle(ctx, c)
-			if err != nil || r == nil {
-				return r, err
-			}
-			var v Verdict
-			if err := cfg.run(ctx, c, func(ctx context.Context) error {
-				var err error
-				v, err = f.FilterOutput(ctx, &Output{Text: r.Content, Provenance: ProvenanceToolResult, Call: c,
-					SessionID: c.SessionID, Principal: c.Principal})
-				if err != nil {
-					return err
-				}
-				switch v.Action {
-				case Allow, Rewrite:
-					return nil
-				case Block:
-					return &DenialError{Rule: firstNonEmpty(v.Rule, "output.blocked"), Reason: v.Reason}
-				}
-				return fmt.Errorf("output filter returned unknown action %v", v.Action)
-			}); err != nil {
-				return nil, err
-			}
-			if v.Action == Rewrite {
-				cp := *r
-				cp.Content = v.Text
-				return &cp, nil
-			}
-			return r, nil
-		})
-	}, nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

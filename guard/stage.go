@@ -76,53 +76,72 @@ func isNil(v any) bool {
 // run executes check for c under the stage's rules and returns nil when the call may
 // go on. Denials, errors, panics and timeouts are turned into a *DenialError; in
 // monitor mode they are recorded and nil is returned.
-func (s *stageConfig) run(ctx context.Context, c *Call, check func(context.Context) error) error {
+// checkFunc is a stage's check. It is bound once when the middleware is built, so
+// running it allocates nothing per call. r is the tool's result for stages on the
+// way back and nil before the tool. A check that rewrites the result returns the new
+// one; otherwise it returns nil.
+type checkFunc func(ctx context.Context, c *Call, r *Result) (*Result, error)
+
+func (s *stageConfig) run(ctx context.Context, c *Call, r *Result, check checkFunc) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		// Cancellation is honoured before any work, and never turns into an allow.
-		return s.decide(ctx, c, time.Time{}, &DenialError{Rule: "context", Reason: "call cancelled", Err: err})
+		return nil, s.decide(ctx, c, time.Time{}, &DenialError{Rule: "context", Reason: "call cancelled", Err: err})
 	}
 	var start time.Time
 	if s.auditor != nil {
 		start = time.Now()
 	}
-	var err error
+	var (
+		out *Result
+		err error
+	)
 	if s.timeout > 0 {
-		err = s.runWithTimeout(ctx, check)
+		out, err = s.runWithTimeout(ctx, c, r, check)
 	} else {
-		err = safeCheck(ctx, check)
+		out, err = safeCheck(ctx, c, r, check)
 	}
 	if err == nil {
 		if s.auditor != nil {
-			e := s.event(c, DecisionAllow, start)
-			s.auditor.Audit(ctx, e)
+			d := DecisionAllow
+			if out != nil {
+				d = DecisionRewrite
+			}
+			s.auditor.Audit(ctx, s.event(c, d, start))
 		}
-		return nil
+		return out, nil
 	}
-	return s.decide(ctx, c, start, err)
+	return nil, s.decide(ctx, c, start, err)
 }
 
-func (s *stageConfig) runWithTimeout(ctx context.Context, check func(context.Context) error) error {
+func (s *stageConfig) runWithTimeout(ctx context.Context, c *Call, r *Result, check checkFunc) (*Result, error) {
 	tctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- safeCheck(tctx, check) }()
+	type outcome struct {
+		r   *Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		out, err := safeCheck(tctx, c, r, check)
+		done <- outcome{out, err}
+	}()
 	select {
-	case err := <-done:
-		return err
+	case o := <-done:
+		return o.r, o.err
 	case <-tctx.Done():
-		return &DenialError{Rule: "timeout", Reason: fmt.Sprintf("check exceeded %v", s.timeout), Err: tctx.Err()}
+		return nil, &DenialError{Rule: "timeout", Reason: fmt.Sprintf("check exceeded %v", s.timeout), Err: tctx.Err()}
 	}
 }
 
 // safeCheck runs check and converts a panic into an error: a check that panics
 // denies, it does not crash the agent.
-func safeCheck(ctx context.Context, check func(context.Context) error) (err error) {
+func safeCheck(ctx context.Context, c *Call, r *Result, check checkFunc) (out *Result, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			err = &DenialError{Rule: "panic", Reason: "check panicked", Err: fmt.Errorf("panic: %v", r)}
+		if p := recover(); p != nil {
+			out, err = nil, &DenialError{Rule: "panic", Reason: "check panicked", Err: fmt.Errorf("panic: %v", p)}
 		}
 	}()
-	return check(ctx)
+	return check(ctx, c, r)
 }
 
 // decide turns a failed check into the stage's answer.
