@@ -21,6 +21,9 @@ type Client interface {
 	CreateChatCompletion(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error)
 }
 
+// Message is a chat message, as go-openai defines it.
+type Message = openai.ChatCompletionMessage
+
 // Tool is a tool the model may call.
 type Tool struct {
 	// Name is what the model calls the tool by.
