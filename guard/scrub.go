@@ -28,7 +28,7 @@ const MinEncodedLen = 6
 // [ScrubberFromContext].
 //
 // For each value it replaces:
-//   - the raw value;
+//   - the raw value, and its upper- and lower-case forms;
 //   - JSON string escaping (with and without HTML escaping);
 //   - URL query and path escaping, with upper- and lower-case hex digits;
 //   - hex, lower- and upper-case;
@@ -41,11 +41,17 @@ const MinEncodedLen = 6
 type Scrubber struct {
 	mu      sync.Mutex
 	secrets []Secret
-	pairs   []scrubPair
-	rep     *strings.Replacer // nil when stale
+	forms   []scrubForm // sorted longest first
 }
 
-type scrubPair struct{ old, new string }
+type scrubForm struct {
+	text   string
+	marker string
+	// base64 forms are widened by one character on each side when found, and
+	// over trailing padding: at a byte offset that is not a multiple of three,
+	// the neighbouring base64 characters carry a few bits of the value.
+	base64 bool
+}
 
 // NewScrubber returns a Scrubber for secrets. Zero and empty secrets are ignored.
 func NewScrubber(secrets ...Secret) *Scrubber {
@@ -71,10 +77,16 @@ func (s *Scrubber) Add(sec Secret) {
 	}
 	s.secrets = append(s.secrets, sec)
 	marker := RedactionMarker(sec.Name())
-	for _, f := range encodedForms(sec.Reveal()) {
-		s.pairs = append(s.pairs, scrubPair{f, marker})
+	raw, b64 := encodedForms(sec.Reveal())
+	forms := slices.Clone(s.forms)
+	for _, f := range raw {
+		forms = append(forms, scrubForm{text: f, marker: marker})
 	}
-	s.rep = nil
+	for _, f := range b64 {
+		forms = append(forms, scrubForm{text: f, marker: marker, base64: true})
+	}
+	slices.SortStableFunc(forms, func(a, b scrubForm) int { return cmp.Compare(len(b.text), len(a.text)) })
+	s.forms = forms // copy on write: Scrub reads a snapshot without the lock
 }
 
 // Len returns the number of secrets remembered.
@@ -101,37 +113,76 @@ func (s *Scrubber) Names() []string {
 	return names
 }
 
-func (s *Scrubber) replacer() *strings.Replacer {
+func (s *Scrubber) snapshot() []scrubForm {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.pairs) == 0 {
-		return nil
-	}
-	if s.rep == nil {
-		// Longest first: strings.Replacer tries candidates in argument order at
-		// each position, so a longer encoding is never cut short by a shorter one
-		// that is its prefix.
-		pairs := slices.Clone(s.pairs)
-		slices.SortStableFunc(pairs, func(a, b scrubPair) int { return cmp.Compare(len(b.old), len(a.old)) })
-		args := make([]string, 0, 2*len(pairs))
-		for _, p := range pairs {
-			args = append(args, p.old, p.new)
-		}
-		s.rep = strings.NewReplacer(args...)
-	}
-	return s.rep
+	return s.forms
 }
 
-// Scrub returns text with every remembered value and encoding replaced.
+type scrubSpan struct {
+	start, end int
+	marker     string
+}
+
+// Scrub returns text with every remembered value and encoding replaced. Where
+// matches overlap, the longest form wins and the spans are merged. Its cost is
+// proportional to the length of text times the number of encoded forms (about
+// 30 per secret).
 func (s *Scrubber) Scrub(text string) string {
 	if s == nil || text == "" {
 		return text
 	}
-	r := s.replacer()
-	if r == nil {
+	forms := s.snapshot()
+	var spans []scrubSpan
+	for _, f := range forms {
+		for i := 0; i <= len(text)-len(f.text); {
+			j := strings.Index(text[i:], f.text)
+			if j < 0 {
+				break
+			}
+			st := i + j
+			en := st + len(f.text)
+			i = en
+			if f.base64 {
+				if st > 0 && isBase64Char(text[st-1]) {
+					st--
+				}
+				if en < len(text) && isBase64Char(text[en]) {
+					en++
+				}
+				for en < len(text) && text[en] == '=' {
+					en++
+				}
+			}
+			spans = append(spans, scrubSpan{st, en, f.marker})
+		}
+	}
+	if len(spans) == 0 {
 		return text
 	}
-	return r.Replace(text)
+	// Longest first already; a stable sort by start keeps the longest first
+	// among spans that start together.
+	slices.SortStableFunc(spans, func(a, b scrubSpan) int { return cmp.Compare(a.start, b.start) })
+	var b strings.Builder
+	b.Grow(len(text))
+	pos := 0
+	for i := 0; i < len(spans); {
+		cur := spans[i]
+		i++
+		for i < len(spans) && spans[i].start < cur.end {
+			cur.end = max(cur.end, spans[i].end)
+			i++
+		}
+		b.WriteString(text[pos:cur.start])
+		b.WriteString(cur.marker)
+		pos = cur.end
+	}
+	b.WriteString(text[pos:])
+	return b.String()
+}
+
+func isBase64Char(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
 }
 
 // Contains reports whether text holds a remembered value or encoding.
@@ -374,45 +425,51 @@ func (h *scrubHandler) WithGroup(name string) slog.Handler {
 	return &cp
 }
 
-// encodedForms returns the raw value and its encodings, deduplicated.
-func encodedForms(v string) []string {
-	forms := []string{v}
-	add := func(f string) {
-		if len(f) >= MinEncodedLen && !slices.Contains(forms, f) {
-			forms = append(forms, f)
+// encodedForms returns the raw value and its byte-aligned encodings, and its
+// base64 encodings and fragments, deduplicated.
+func encodedForms(v string) (plain, b64 []string) {
+	plain = []string{v}
+	seen := map[string]bool{v: true}
+	add := func(list *[]string, f string) {
+		if len(f) >= MinEncodedLen && !seen[f] {
+			seen[f] = true
+			*list = append(*list, f)
 		}
 	}
+	// Case changes (an upper-cased header, a lower-cased log line).
+	add(&plain, strings.ToUpper(v))
+	add(&plain, strings.ToLower(v))
 	// JSON string escaping, with and without HTML escaping.
 	if b, err := json.Marshal(v); err == nil {
-		add(string(b[1 : len(b)-1]))
+		add(&plain, string(b[1:len(b)-1]))
 	}
 	var sb strings.Builder
 	enc := json.NewEncoder(&sb)
 	enc.SetEscapeHTML(false)
 	if enc.Encode(v) == nil {
 		js := strings.TrimSuffix(sb.String(), "\n")
-		add(js[1 : len(js)-1])
+		add(&plain, js[1:len(js)-1])
 	}
 	// URL escaping, as written by net/url (upper-case hex) and by encoders
 	// that emit lower-case hex.
 	for _, u := range []string{url.QueryEscape(v), url.PathEscape(v)} {
-		add(u)
-		add(lowerPercentHex(u))
+		add(&plain, u)
+		add(&plain, lowerPercentHex(u))
 	}
 	// Hex.
 	h := hex.EncodeToString([]byte(v))
-	add(h)
-	add(strings.ToUpper(h))
+	add(&plain, h)
+	add(&plain, strings.ToUpper(h))
 	// Base64, whole and as fragments at the three byte alignments.
 	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		add(e.EncodeToString([]byte(v)))
+		add(&b64, e.EncodeToString([]byte(v)))
 	}
 	for k := range 3 {
 		frag := base64Fragment([]byte(v), k)
-		add(frag)
-		add(strings.NewReplacer("+", "-", "/", "_").Replace(frag))
+		add(&b64, frag)
+		add(&b64, strings.Map(toURLAlphabet, frag))
 	}
-	return forms
+	return plain, b64
 }
 
 // base64Fragment returns the base64 characters that depend only on v when v is
@@ -453,3 +510,30 @@ func toLowerHex(c byte) byte {
 	}
 	return c
 }
+
+func toURLAlphabet(r rune) rune {
+	switch r {
+	case '+':
+		return '-'
+	case '/':
+		return '_'
+	}
+	return r
+}
+
+var _ Redactor = (*Scrubber)(nil)
+
+// Redact implements [Redactor]: it scrubs text with s's secrets and with those of
+// the scrubber carried by ctx ([ScrubberFromContext]), if any. A nil *Scrubber
+// applies only the context's.
+func (s *Scrubber) Redact(ctx context.Context, text string) string {
+	text = s.Scrub(text)
+	if cs := ScrubberFromContext(ctx); cs != nil && cs != s {
+		text = cs.Scrub(text)
+	}
+	return text
+}
+
+// ScrubRedactor returns a [Redactor] that scrubs with the scrubber carried by the
+// context: the secret values resolved for the call being handled.
+func ScrubRedactor() Redactor { return (*Scrubber)(nil) }

@@ -163,6 +163,9 @@ func expandArgs(args json.RawMessage, resolve func(name string) (string, error))
 			}
 		}
 	}
+	if len(stack) != 0 {
+		return nil, false, Deny("secrets.args.json", "arguments are not valid JSON")
+	}
 	if !changed {
 		return args, false, nil
 	}
@@ -326,6 +329,12 @@ func resolveAndRun(ctx context.Context, cfg *stageConfig, r SecretResolver, next
 	tctx := ContextWithScrubber(ContextWithCall(ctx, c), sc)
 	out, terr := callTool(tctx, next, call, sc)
 	if terr != nil {
+		if errors.Is(terr, ErrToolPanic) && cfg.auditor != nil {
+			// callTool's error is already scrubbed.
+			e := cfg.event(c, DecisionError, time.Time{})
+			e.Rule, e.Reason = "secrets.tool_panic", terr.Error()
+			cfg.auditor.Audit(ctx, e)
+		}
 		return nil, sc.ScrubError(terr)
 	}
 	scrubbed, changed := sc.ScrubResult(out)

@@ -100,7 +100,9 @@ func TestPendingBecomesInterrupt(t *testing.T) {
 	}), guard.WithStage(guard.StageApproval))
 	tool, _ := agentgenkit.DefineTool(g, "refund_order", "Refund an order.", agentgenkit.Config{Chain: guard.Chain(approval),
 		Principal: func(context.Context) (guard.Principal, error) { return guard.Principal{Role: "admin"}, nil }},
-		func(tc *ai.ToolContext, in refundIn) (refundOut, error) { return refundOut{}, errors.New("must not run") })
+		func(tc *ai.ToolContext, in refundIn) (refundOut, error) {
+			return refundOut{}, errors.New("must not run")
+		})
 	resp, err := gk.Generate(ctx, g, ai.WithModel(model), ai.WithPrompt("refund A-1"), ai.WithTools(tool))
 	if err != nil {
 		t.Fatal(err)
