@@ -35,6 +35,10 @@ type demoStep struct {
 
 var demoSteps []demoStep
 
+// demoSetups run before the first step, in registration order, to configure the
+// demo from flags and the environment (tracing, the audit log).
+var demoSetups []func(ctx context.Context, d *demo) error
+
 func registerDemoStep(s demoStep) {
 	demoSteps = append(demoSteps, s)
 }
@@ -56,9 +60,13 @@ type demo struct {
 	events  []guard.Event
 	// onFinish runs after the last step (for example to print the audit trail).
 	onFinish []func() error
+	// outer, when set, is put outside every agent's chain (tracing).
+	outer guard.Middleware
+	// printAudit asks for the audit trail at the end (--audit).
+	printAudit bool
 }
 
-const demoUsage = `Usage: agentguard demo [--only NAME] [--list] [--no-color]
+const demoUsage = `Usage: agentguard demo [--only NAME] [--list] [--audit]
 
 Plays a customer-support agent scenario on embedded defaults: a model (scripted,
 or a real one when OPENAI_API_KEY is set) is talked into misusing its tools, and the
@@ -71,11 +79,15 @@ read_document, search_knowledge_base (reader), update_order_status, send_email
 Flags:
   --only NAME   run only the named step (see --list)
   --list        list the steps and exit
+  --audit       print the audit trail at the end: every guard decision, written to a
+                hash-chained log and verified
 
 Environment:
   OPENAI_API_KEY    use a real OpenAI-compatible model instead of the script
   OPENAI_BASE_URL   the endpoint (default: OpenAI's)
   AGENTGUARD_MODEL  the model name (default gpt-4o-mini)
+  OTEL_EXPORTER_OTLP_ENDPOINT
+                    export traces and metrics of every guard decision over OTLP/HTTP
 
 No network is used without OPENAI_API_KEY. Exit status 0 when every guard behaved
 as the scene expects, 1 otherwise.
@@ -90,7 +102,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, c)
 	only := fs.String("only", "", "")
 	list := fs.Bool("list", false, "")
-	fs.Bool("no-color", false, "")
+	printAudit := fs.Bool("audit", false, "")
 	if code, ok := parseFlags(e, c, fs, args); !ok {
 		return code
 	}
@@ -103,6 +115,13 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 	d := &demo{out: e.stdout, e: e, shop: newShop(), model: "scripted"}
 	d.auditor = guard.AuditorFunc(func(_ context.Context, ev guard.Event) { d.events = append(d.events, ev) })
+	d.printAudit = *printAudit
+	for _, setup := range demoSetups {
+		if err := setup(ctx, d); err != nil {
+			fmt.Fprintf(e.stderr, "agentguard demo: %v\n", err)
+			return exitFail
+		}
+	}
 	if key := e.getenv("OPENAI_API_KEY"); key != "" {
 		cfg := openai.DefaultConfig(key)
 		if u := e.getenv("OPENAI_BASE_URL"); u != "" {
@@ -195,6 +214,9 @@ func (d *demo) runAgent(ctx context.Context, a agent) (*agentloop.Answer, []agen
 	chain := a.chain
 	if chain == nil {
 		chain = guard.Chain(nil)
+	}
+	if d.outer != nil {
+		chain = guard.Chain(d.outer, chain)
 	}
 	var steps []agentloop.Step
 	l, err := agentloop.New(agentloop.Config{
