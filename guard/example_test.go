@@ -65,3 +65,32 @@ func ExampleAuthorize() {
 	// agentguard: scope denied call "refund_order" (call_1): role.tools: role "reader" may not call "refund_order"
 	// The call to "refund_order" was refused by policy.
 }
+
+// Stages composes a chain in the order the design requires, whatever order the
+// fields are set in.
+func ExampleStages() {
+	tool := guard.HandlerFunc(func(ctx context.Context, c *guard.Call) (*guard.Result, error) {
+		fmt.Println("tool runs")
+		return &guard.Result{Content: "done"}, nil
+	})
+	h := guard.Stages{
+		Secrets:   trace("secrets"),
+		Scope:     trace("scope"),
+		Injection: trace("injection"),
+		Args:      trace("args"),
+		Audit:     trace("audit"),
+	}.Chain()(tool)
+	_, _ = h.Handle(context.Background(), &guard.Call{Tool: "send_email"})
+	// Output:
+	// audit sees the call
+	// injection sees the call
+	// scope sees the call
+	// args sees the call
+	// secrets sees the call
+	// tool runs
+	// secrets sees the result
+	// args sees the result
+	// scope sees the result
+	// injection sees the result
+	// audit sees the result
+}
