@@ -221,7 +221,7 @@ func (d *demo) runAgent(ctx context.Context, a agent) (*agentloop.Answer, []agen
 	var steps []agentloop.Step
 	l, err := agentloop.New(agentloop.Config{
 		Client: client, Model: d.model, SystemPrompt: system, Tools: tools, Middleware: chain,
-		Principal: guard.Principal{Subject: "customer-7", Role: a.role},
+		Principal:     guard.Principal{Subject: "customer-7", Role: a.role},
 		InputDetector: a.input, OutputFilter: a.output,
 		Observer: func(s agentloop.Step) { steps = append(steps, s); d.printStep(s) },
 	})

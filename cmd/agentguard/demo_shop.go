@@ -66,16 +66,16 @@ func (s *shop) tools() []agentloop.Tool {
 			Parameters: obj(`"query":{"type":"string","maxLength":512}`, "query"), Handler: guard.HandlerFunc(s.searchKB)},
 		{Name: "update_order_status", Description: "Set an order's status.",
 			Parameters: obj(`"order_id":{"type":"string","pattern":"^[A-Z]-[0-9]{4}$"},"status":{"type":"string","enum":["processing","shipped","delivered","cancelled"]}`, "order_id", "status"),
-			Handler: guard.HandlerFunc(s.updateOrder)},
+			Handler:    guard.HandlerFunc(s.updateOrder)},
 		{Name: "send_email", Description: "Send an e-mail to a customer.",
 			Parameters: obj(`"to":{"type":"string","format":"email"},"subject":{"type":"string","maxLength":200},"body":{"type":"string","maxLength":5000}`, "to", "subject", "body"),
-			Handler: guard.HandlerFunc(s.sendEmail)},
+			Handler:    guard.HandlerFunc(s.sendEmail)},
 		{Name: "refund_order", Description: "Refund an order, in full or in part.",
 			Parameters: obj(`"order_id":{"type":"string","pattern":"^[A-Z]-[0-9]{4}$"},"amount":{"type":"number","exclusiveMinimum":0}`, "order_id", "amount"),
-			Handler: guard.HandlerFunc(s.refund)},
+			Handler:    guard.HandlerFunc(s.refund)},
 		{Name: "provision_server", Description: "Provision a server for a customer workload.",
 			Parameters: obj(`"size":{"type":"string","enum":["small","medium","large"]},"region":{"type":"string","maxLength":32}`, "size", "region"),
-			Handler: guard.HandlerFunc(s.provision)},
+			Handler:    guard.HandlerFunc(s.provision)},
 	}
 }
 
