@@ -470,3 +470,59 @@ func mustJSON(v any) string {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestResultMiddleware checks a middleware that acts on tool results (an injection
+// scanner, a spotlighter, an output filter) against results it must let through,
+// possibly rewritten, and results it must stop: a stopped result never reaches the
+// caller (the call returns a nil result and an error matching [guard.ErrDenied]),
+// the tool's result is not mutated in place, and concurrent use is safe.
+func TestResultMiddleware(t *testing.T, mw guard.Middleware, pass, stop []*guard.Result) {
+	t.Helper()
+	if mw == nil {
+		t.Fatal("guardtest: nil middleware")
+	}
+	run := func(r *guard.Result) (*guard.Result, error) {
+		h := mw(guard.HandlerFunc(func(context.Context, *guard.Call) (*guard.Result, error) { return r, nil }))
+		return h.Handle(context.Background(), &guard.Call{ID: "conformance", Tool: "tool", Args: json.RawMessage(`{}`)})
+	}
+	snapshot := func(r *guard.Result) guard.Result {
+		cp := *r
+		cp.Labels = append([]string(nil), r.Labels...)
+		return cp
+	}
+	t.Run("Pass", func(t *testing.T) {
+		for _, r := range pass {
+			before := snapshot(r)
+			got, err := run(r)
+			if err != nil || got == nil {
+				t.Errorf("result %.40q: stopped (%v), want it through", r.Content, err)
+			}
+			if !reflect.DeepEqual(before, snapshot(r)) {
+				t.Errorf("result %.40q was mutated in place", r.Content)
+			}
+		}
+	})
+	t.Run("Stop", func(t *testing.T) {
+		for _, r := range stop {
+			got, err := run(r)
+			if err == nil || !errors.Is(err, guard.ErrDenied) || got != nil {
+				t.Errorf("result %.40q reached the caller (result %v, err %v)", r.Content, got != nil, err)
+			}
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, r := range stop {
+					if got, err := run(r); err == nil || got != nil {
+						t.Errorf("concurrent: result %.40q reached the caller", r.Content)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+}

@@ -53,11 +53,14 @@ type Request struct {
 	Stream        bool
 	Authorization string
 	Body          []byte
+	// Prompt is set for requests to the legacy /completions endpoint.
+	Prompt string
 }
 
-// FakeOpenAI is an OpenAI-compatible chat completions server on loopback that replays
-// scripted replies in order, or answers with Respond when it is set. It serves
-// POST {URL}/chat/completions, streaming (SSE) when the request asks for it.
+// FakeOpenAI is an OpenAI-compatible server on loopback that replays scripted
+// replies in order, or answers with Respond when it is set. It serves
+// POST {URL}/chat/completions, streaming (SSE) when the request asks for it, and the
+// legacy POST {URL}/completions (a reply's Content is the completion text).
 type FakeOpenAI struct {
 	// URL is the base URL to give a client (ends in /v1).
 	URL string
@@ -113,11 +116,14 @@ type wireRequest struct {
 	} `json:"messages"`
 	Tools  []json.RawMessage `json:"tools"`
 	Stream bool              `json:"stream"`
+	// Prompt is the legacy completions endpoint's prompt.
+	Prompt string `json:"prompt"`
 }
 
 func (f *FakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		writeError(w, http.StatusNotFound, "fake: only POST /v1/chat/completions is served")
+	legacy := strings.HasSuffix(r.URL.Path, "/completions") && !strings.HasSuffix(r.URL.Path, "/chat/completions")
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/completions") {
+		writeError(w, http.StatusNotFound, "fake: only POST /v1/chat/completions and /v1/completions are served")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
@@ -130,7 +136,7 @@ func (f *FakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "fake: bad JSON: "+err.Error())
 		return
 	}
-	req := Request{Model: wr.Model, Tools: wr.Tools, Stream: wr.Stream, Authorization: r.Header.Get("Authorization"), Body: body}
+	req := Request{Model: wr.Model, Tools: wr.Tools, Stream: wr.Stream, Authorization: r.Header.Get("Authorization"), Body: body, Prompt: wr.Prompt}
 	for _, m := range wr.Messages {
 		msg := Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID, Content: contentText(m.Content)}
 		for _, tc := range m.ToolCalls {
@@ -172,6 +178,14 @@ func (f *FakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := fmt.Sprintf("chatcmpl-fake-%d", n)
+	if legacy {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"id": fmt.Sprintf("cmpl-fake-%d", n), "object": "text_completion", "created": 0, "model": req.Model,
+			"choices": []any{map[string]any{"index": 0, "text": reply.Content, "finish_reason": "stop"}},
+		})
+		return
+	}
 	if req.Stream {
 		f.stream(w, id, req.Model, reply)
 		return
