@@ -16,6 +16,7 @@ import (
 	"github.com/agentguard/agentguard/audit"
 	"github.com/agentguard/agentguard/guard"
 	"github.com/agentguard/agentguard/otelguard"
+	"github.com/agentguard/agentguard/redact"
 )
 
 func init() {
@@ -39,7 +40,11 @@ func setupTelemetry(ctx context.Context, d *demo) error {
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(te))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me)))
-	tel, err := otelguard.New(otelguard.Config{TracerProvider: tp, MeterProvider: mp, Tools: shopToolNames()})
+	red, err := redact.New(redact.Config{})
+	if err != nil {
+		return err
+	}
+	tel, err := otelguard.New(otelguard.Config{TracerProvider: tp, MeterProvider: mp, Tools: shopToolNames(), Redactor: red})
 	if err != nil {
 		return err
 	}
@@ -68,8 +73,12 @@ func setupAuditTrail(ctx context.Context, d *demo) error {
 	if !d.printAudit {
 		return nil
 	}
+	red, err := redact.New(redact.Config{})
+	if err != nil {
+		return err
+	}
 	var log bytes.Buffer
-	w, err := audit.NewWriter(&log)
+	w, err := audit.NewWriter(&log, audit.WithRedactor(red))
 	if err != nil {
 		return err
 	}
