@@ -1,0 +1,41 @@
+package corpus
+
+import (
+	"os"
+	"testing"
+)
+
+func TestRequests(t *testing.T) {
+	if os.Getenv("AGENTGUARD_CORPUS_TESTS") == "" {
+		t.Skip("reads every man page on the machine; set AGENTGUARD_CORPUS_TESTS=1 to run")
+	}
+	if _, err := os.Stat("/usr/share/man/man1"); err != nil {
+		t.Skip("no man pages on this machine")
+	}
+	items := requests("/usr/share/man")
+	if len(items) < 10 {
+		t.Fatalf("%d requests", len(items))
+	}
+	for i := 0; i < len(items); i += len(items) / 15 {
+		t.Log(items[i].Text)
+	}
+}
+
+func TestChunks(t *testing.T) {
+	got := chunks("a\n\nb\n\n\n\nccc", 3)
+	if len(got) != 2 || got[0] != "a\n\nb" || got[1] != "ccc" {
+		t.Errorf("chunks = %q", got)
+	}
+}
+
+func TestCapGroups(t *testing.T) {
+	var items []Item
+	for i := range 10 {
+		items = append(items, Item{Text: string(rune('a' + i)), Injection: true, Group: "g"})
+	}
+	items = append(items, Item{Text: "benign", Group: "g"})
+	out := capGroups(items, 3)
+	if len(out) != 4 {
+		t.Errorf("%d items after capping, want 3 positives + 1 benign", len(out))
+	}
+}

@@ -1,0 +1,339 @@
+// Command train fits the injection classifier embedded in package inject.
+//
+//	go run ./inject/internal/train [-cache /tmp/corpus.gob] [-heldout /tmp/heldout.jsonl]
+//
+// It reads the labelled public datasets and gathers benign hard negatives from the
+// machine (see package corpus), runs group k-fold cross-validation (families of
+// templated texts never straddle folds), fits Platt scaling on the out-of-fold
+// scores, trains the final model on all training items, and reports the false
+// positive rate on the held-out benign corpora, which are never trained on.
+// Training is deterministic: the same inputs give the same weights.
+package main
+
+import (
+	"context"
+	"encoding/gob"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agentguard/agentguard/guard"
+	"github.com/agentguard/agentguard/inject"
+	"github.com/agentguard/agentguard/inject/internal/corpus"
+)
+
+func main() {
+	datasets := flag.String("datasets", "../shared/datasets", "directory of *.jsonl.gz datasets")
+	out := flag.String("out", "inject/model/classifier.bin", "where to write the weights (empty: do not write)")
+	folds := flag.Int("folds", 5, "cross-validation folds (0: skip cross-validation)")
+	capGroup := flag.Int("cap", 150, "most items per templated family")
+	maxNeg := flag.Int("maxneg", 3000, "most hard negatives per machine corpus")
+	epochs := flag.Int("epochs", 10, "training epochs")
+	lr := flag.Float64("lr", 0.2, "AdaGrad learning rate")
+	l2 := flag.Float64("l2", 1e-5, "L2 weight decay per update")
+	heldOut := flag.String("heldout", "", "write the held-out benign items as JSONL here (for the eval command)")
+	split = flag.String("split", "group", "cross-validation split: group (families never straddle folds) or random (leaky, for comparison)")
+	oof = flag.String("oof", "", "write the out-of-fold raw scores and labels here")
+	cache := flag.String("cache", "", "gob file caching the gathered corpus (read if present, else written)")
+	show = flag.Int("show", 0, "print up to N misclassified items per fold")
+	hand := flag.String("hand", "inject/internal/train/testdata", "directory of hand-written texts")
+	flag.Parse()
+	log.SetFlags(0)
+
+	start := time.Now()
+	all, err := loadCache(*cache)
+	if err != nil {
+		ds, err := corpus.Datasets(*datasets, *capGroup)
+		if err != nil {
+			log.Fatal(err)
+		}
+		goroot := runtime.GOROOT()
+		modcache := filepath.Join(os.Getenv("HOME"), "go", "pkg", "mod")
+		if gm := os.Getenv("GOMODCACHE"); gm != "" {
+			modcache = gm
+		}
+		hn, err := corpus.HardNegatives(goroot, modcache, *hand, *maxNeg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		all = append(ds, hn...)
+		if *cache != "" {
+			if err := saveCache(*cache, all); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	all = append(all, corpus.Requests()...)
+	var train, held []corpus.Item
+	for _, it := range all {
+		if it.HeldOut {
+			held = append(held, it)
+		} else {
+			train = append(train, it)
+		}
+	}
+	log.Printf("corpus: %d training items (%d injection), %d held out; gathered in %v",
+		len(train), countPos(train), len(held), time.Since(start).Round(time.Millisecond))
+	printCorpora(train)
+
+	cfg := inject.TrainConfig{Epochs: *epochs, LearningRate: *lr, L2: *l2, BalanceClasses: true, Seed: 1}
+	a, b := 1.0, 0.0
+	if *folds > 1 {
+		a, b = crossValidate(train, *folds, cfg)
+	}
+	c, err := inject.TrainClassifier(examples(train), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c = c.WithCalibration(a, b)
+	log.Printf("platt: a=%.4f b=%.4f", a, b)
+
+	// Held-out benign corpora: never trained on.
+	report(c, held)
+	if *heldOut != "" {
+		if err := writeJSONL(*heldOut, held); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *out != "" {
+		data, err := c.MarshalBinary()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, data, 0o644); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("wrote %s (%d bytes) in %v", *out, len(data), time.Since(start).Round(time.Second))
+	}
+}
+
+var (
+	show  *int
+	split *string
+	oof   *string
+)
+
+func loadCache(path string) ([]corpus.Item, error) {
+	if path == "" {
+		return nil, os.ErrNotExist
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var items []corpus.Item
+	err = gob.NewDecoder(f).Decode(&items)
+	return items, err
+}
+
+func saveCache(path string, items []corpus.Item) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := gob.NewEncoder(f).Encode(items); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func countPos(items []corpus.Item) int {
+	n := 0
+	for _, it := range items {
+		if it.Injection {
+			n++
+		}
+	}
+	return n
+}
+
+func printCorpora(items []corpus.Item) {
+	counts := map[string]int{}
+	for _, it := range items {
+		counts[it.Corpus]++
+	}
+	names := make([]string, 0, len(counts))
+	for k := range counts {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		log.Printf("  %-40s %6d", n, counts[n])
+	}
+}
+
+func examples(items []corpus.Item) []inject.Example {
+	ex := make([]inject.Example, len(items))
+	for i, it := range items {
+		ex[i] = inject.Example{Text: it.Text, Injection: it.Injection}
+	}
+	return ex
+}
+
+// crossValidate runs group k-fold cross-validation, prints per-fold figures at raw
+// margin 0 and returns Platt parameters fitted on the out-of-fold margins.
+func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b float64) {
+	var raw []float64
+	var labels []bool
+	log.Printf("group %d-fold cross-validation (threshold: raw margin 0)", k)
+	log.Printf("%-5s %6s %6s %8s %8s %8s %8s  | %8s %8s %8s %8s", "fold", "pos", "neg", "recall", "FPR", "BA", "prec", "recall", "FPR", "BA", "prec")
+	var sumBA, sumEBA float64
+	for f := range k {
+		var tr, te []corpus.Item
+		for _, it := range items {
+			key := it.Group
+			if *split == "random" {
+				key = it.Text
+			}
+			if int(corpus.Hash(key)%uint32(k)) == f {
+				te = append(te, it)
+			} else {
+				tr = append(tr, it)
+			}
+		}
+		c, err := inject.TrainClassifier(examples(tr), cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var m, me metrics
+		shown := 0
+		ens, err := inject.New(inject.Config{Classifier: c})
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, it := range te {
+			r := c.RawScore(it.Text)
+			raw = append(raw, r)
+			labels = append(labels, it.Injection)
+			m.add(it.Injection, r >= 0)
+			d, err := ens.DetectInjection(context.Background(), guard.Text{Content: it.Text, Provenance: guard.ProvenanceToolResult})
+			if err != nil {
+				log.Fatal(err)
+			}
+			me.add(it.Injection, d.Injection)
+			if (r >= 0) != it.Injection && shown < *show && corpus.Hash(it.Text)%3 == 0 {
+				shown++
+				log.Printf("    miss fold %d %+.2f %s [%s] %q", f, r, it.Corpus, it.Group, trunc(it.Text, 150))
+			}
+		}
+		log.Printf("%-5d %6d %6d %8.4f %8.4f %8.4f %8.4f  | ensemble %8.4f %8.4f %8.4f %8.4f", f, m.tp+m.fn, m.tn+m.fp,
+			m.recall(), m.fpr(), m.ba(), m.precision(), me.recall(), me.fpr(), me.ba(), me.precision())
+		sumBA += m.ba()
+		sumEBA += me.ba()
+	}
+	if *oof != "" {
+		var b strings.Builder
+		for i := range raw {
+			fmt.Fprintf(&b, "%g %v\n", raw[i], labels[i])
+		}
+		if err := os.WriteFile(*oof, []byte(b.String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	log.Printf("mean balanced accuracy: classifier %.4f, ensemble (classifier + strong rules, threshold 0.5) %.4f", sumBA/float64(k), sumEBA/float64(k))
+	return inject.FitPlatt(raw, labels)
+}
+
+type metrics struct{ tp, fp, tn, fn int }
+
+func (m *metrics) add(truth, pred bool) {
+	switch {
+	case truth && pred:
+		m.tp++
+	case truth:
+		m.fn++
+	case pred:
+		m.fp++
+	default:
+		m.tn++
+	}
+}
+
+func div(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+func (m *metrics) recall() float64    { return div(m.tp, m.tp+m.fn) }
+func (m *metrics) fpr() float64       { return div(m.fp, m.fp+m.tn) }
+func (m *metrics) precision() float64 { return div(m.tp, m.tp+m.fp) }
+func (m *metrics) ba() float64 {
+	if m.tp+m.fn == 0 {
+		return 1 - m.fpr()
+	}
+	if m.tn+m.fp == 0 {
+		return m.recall()
+	}
+	return (m.recall() + 1 - m.fpr()) / 2
+}
+
+func report(c *inject.Classifier, held []corpus.Item) {
+	by := map[string]*metrics{}
+	var names []string
+	var fps []string
+	for _, it := range held {
+		m := by[it.Corpus]
+		if m == nil {
+			m = &metrics{}
+			by[it.Corpus] = m
+			names = append(names, it.Corpus)
+		}
+		s := c.Score(it.Text)
+		m.add(it.Injection, s >= 0.5)
+		if !it.Injection && s >= 0.5 && len(fps) < 15 {
+			fps = append(fps, fmt.Sprintf("%.2f %s: %q", s, it.Corpus, trunc(it.Text, 160)))
+		}
+	}
+	slices.Sort(names)
+	log.Printf("held-out (never trained), threshold 0.5:")
+	var tot metrics
+	for _, n := range names {
+		m := by[n]
+		log.Printf("  %-40s n=%5d  FPR %.4f  recall %.4f", n, m.tp+m.fp+m.tn+m.fn, m.fpr(), m.recall())
+		tot.tp += m.tp
+		tot.fp += m.fp
+		tot.tn += m.tn
+		tot.fn += m.fn
+	}
+	log.Printf("  %-40s n=%5d  FPR %.4f", "all benign", tot.fp+tot.tn, tot.fpr())
+	for _, f := range fps {
+		log.Printf("    FP %s", f)
+	}
+}
+
+func trunc(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func writeJSONL(path string, items []corpus.Item) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, it := range items {
+		label := "benign"
+		if it.Injection {
+			label = "injection"
+		}
+		if err := enc.Encode(map[string]string{"text": it.Text, "label": label, "source": it.Corpus}); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}

@@ -1,0 +1,350 @@
+package inject
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Rule categories.
+const (
+	CategoryOverride     = "override"     // "ignore all previous instructions"
+	CategoryRole         = "role"         // role or system-message impersonation
+	CategoryJailbreak    = "jailbreak"    // "developer mode", "no restrictions"
+	CategoryExtraction   = "extraction"   // "reveal your system prompt"
+	CategoryToolSyntax   = "tool"         // fake tool or function-call syntax
+	CategoryDelimiter    = "delimiter"    // fake boundaries and chat-template tokens
+	CategoryFraming      = "framing"      // "important message to the AI"
+	CategorySteering     = "steering"     // "add this to your reply" (untrusted text only)
+	CategoryExfiltration = "exfiltration" // markdown images and links carrying data out
+	CategoryObfuscation  = "obfuscation"  // decode-and-follow framing, smuggled text
+)
+
+// ruleDef is one explainable signal. The pattern is a sequence of slots separated by
+// spaces; a slot is a set of alternatives separated by '|', and an alternative of
+// several words joins them with '+' ('¦' stands for a literal '|'). "~N" allows up to N other tokens before the
+// next slot (default 0: adjacent). Patterns are written in natural text and are
+// normalised like the input when compiled.
+type ruleDef struct {
+	id     string
+	weight float64 // standalone probability that a hit means injection
+	// untrusted marks signals that are ordinary in a user's own request ("add a
+	// summary to your reply") but are injections in tool results and documents.
+	untrusted bool
+	pat       string
+}
+
+const (
+	verbsIgnoreEN = "ignore|disregard|forget|neglect|skip|override|overlook|bypass|discard|abandon|ignoring|disregarding|forgetting|dismiss|omit|drop"
+	modsPriorEN   = "previous|prior|above|earlier|preceding|foregoing|former|initial|original|old|all|any|every|existing|your|system|given|provided|those|these|other"
+	nounsInstrEN  = "instructions|instruction|rules|directions|directives|guidelines|prompt|prompts|commands|orders|constraints|restrictions|guidance|programming|context|conversation|messages|tasks|task|policies|policy|content|text|input|training"
+)
+
+// ruleDefs is the rule set. It is unexported and never modified after init.
+var ruleDefs = []ruleDef{
+	// Instruction override, English.
+	{id: "override.ignore_previous", weight: 0.9, pat: verbsIgnoreEN + " ~3 " + modsPriorEN + " ~3 " + nounsInstrEN},
+	{id: "override.ignore_everything", weight: 0.7, pat: verbsIgnoreEN + " everything|anything|all ~4 said|told|above|before|previously|earlier|written"},
+	{id: "override.do_not_follow", weight: 0.7, pat: "not|never|stop|don't|dont|cease ~1 follow|following|obey|obeying|adhere ~3 " + modsPriorEN + " ~3 " + nounsInstrEN},
+	{id: "override.new_instructions", weight: 0.6, pat: "new|updated|real|actual|true|revised|additional|secret|hidden|override ~1 instructions|instruction|task|directive|directives|orders|rules|objective|mission|goal"},
+	{id: "override.from_now_on", weight: 0.4, pat: "from+now+on|from+this+point|starting+now|henceforth|going+forward|for+the+rest+of+this+conversation"},
+	{id: "override.instead", weight: 0.35, pat: "instead ~6 say|print|output|write|respond|reply|answer|return|do"},
+	{id: "override.stop", weight: 0.5, pat: "stop ~1 everything|what+you+are+doing|what+you're+doing|the+current+task"},
+	{id: "override.priority", weight: 0.5, pat: "takes|take|has|have ~1 precedence|priority ~3 over ~4 " + nounsInstrEN},
+	// Instruction override, other languages.
+	{id: "override.ignore_previous.de", weight: 0.9, pat: "ignoriere|ignorieren|ignorier|vergiss|vergessen|vergesst|missachte|missachten|ubergehe|ignorierst ~4 vorherigen|vorigen|bisherigen|obigen|alle|alles|vorhergehenden|deine|ihre|fruheren|vorangegangenen|oben|gesagt|sagte ~3 anweisungen|anweisung|befehle|regeln|instruktionen|anordnungen|aufgaben|vorgaben|gesagt|zuvor|davor"},
+	{id: "override.ignore_previous.fr", weight: 0.9, pat: "ignore|ignorez|ignorer|oublie|oubliez|oublier|neglige|negligez|ignorant ~5 instructions|consignes|directives|regles|ordres|indications|precedentes|precedent|anterieures"},
+	{id: "override.ignore_previous.es", weight: 0.9, pat: "ignora|ignore|ignorar|ignoren|olvida|olvide|olvidar|olviden|descarta|omite|ignorando ~5 instrucciones|indicaciones|reglas|ordenes|directrices|anteriores|previas"},
+	{id: "override.ignore_previous.it", weight: 0.9, pat: "ignora|ignorare|ignori|dimentica|dimenticare|dimentichi|trascura|tralascia ~5 istruzioni|regole|indicazioni|direttive|precedenti"},
+	{id: "override.ignore_previous.pt", weight: 0.9, pat: "ignore|ignora|ignorar|esqueca|esquece|esquecer|desconsidere|descarte|ignorando ~5 instrucoes|regras|orientacoes|diretrizes|anteriores|comandos"},
+	{id: "override.ignore_previous.nl", weight: 0.9, pat: "negeer|vergeet|negeren|vergeten ~5 instructies|regels|aanwijzingen|opdrachten|eerdere|vorige"},
+	{id: "override.ignore_previous.ru", weight: 0.9, pat: "игнорируй|игнорируйте|игнорировать|забудь|забудьте|забыть|проигнорируй|проигнорируйте|отбрось|пренебреги ~5 инструкции|инструкций|указания|указаний|правила|команды|предыдущие|все|всё"},
+	{id: "override.ignore_previous.pl", weight: 0.9, pat: "zignoruj|ignoruj|zapomnij|pomin ~5 instrukcje|instrukcji|polecenia|zasady|poprzednie|wczesniejsze"},
+	{id: "override.ignore_previous.tr", weight: 0.9, pat: "onceki|tum|yukaridaki ~3 talimatlari|talimatlar|kurallari|komutlari ~3 unut|yoksay|gormezden"},
+	{id: "override.ignore_previous.zh", weight: 0.9, pat: "忽略|无视|忽视|不要理会|忘记|忘掉|忽略掉|無視|忽視|忘記 ~8 指令|指示|说明|規則|规则|提示|命令|要求|設定|设定"},
+	{id: "override.ignore_previous.ja", weight: 0.9, pat: "指示|命令|ルール|プロンプト|設定|指令 ~6 無視|忘れ"},
+	{id: "override.ignore_previous.ja2", weight: 0.9, pat: "無視|忘れ ~3 して|しろ|せよ|してください"},
+	{id: "override.ignore_previous.ko", weight: 0.9, pat: "지시|명령|규칙|지침|설정|프롬프트|지시사항 ~5 무시|잊어|잊으"},
+	{id: "override.ignore_previous.ar", weight: 0.9, pat: "تجاهل|انس|اهمل ~5 التعليمات|تعليمات|الاوامر|القواعد|السابقة"},
+	{id: "override.ignore_previous.el", weight: 0.9, pat: "αγνοηστε|αγνοησε|ξεχαστε|ξεχασε|αγνοησετε ~4 οδηγιες|οδηγιων|εντολες|κανονες|προηγουμενες"},
+	{id: "override.ignore_previous.id", weight: 0.9, pat: "abaikan|lupakan|acuhkan ~4 instruksi|perintah|aturan|petunjuk|sebelumnya"},
+	{id: "override.ignore_previous.vi", weight: 0.9, pat: "bo+qua|quen+di|phot+lo ~5 huong+dan|chi+dan|lenh|quy+tac|truoc+do"},
+	{id: "override.ignore_previous.sv", weight: 0.9, pat: "ignorera|glom|strunta+i ~4 instruktioner|instruktionerna|reglerna|tidigare|anvisningar"},
+	{id: "override.ignore_previous.cs", weight: 0.9, pat: "ignoruj|ignorujte|zapomen|zapomente ~4 pokyny|instrukce|predchozi|pravidla"},
+	{id: "override.ignore_previous.uk", weight: 0.9, pat: "iгноруй|ігноруй|ігноруйте|забудь|забудьте ~5 інструкції|вказівки|правила|попередні"},
+	{id: "override.ignore_previous.hi", weight: 0.9, pat: "पिछले|पिछली|सभी|पहले ~4 निर्देशों|निर्देश|नियमों|आदेशों ~4 अनदेखा|नजरअंदाज|भूल"},
+
+	// Role and system-message impersonation.
+	{id: "role.you_are_now", weight: 0.5, pat: "you+are+now|you're+now|you+will+now+be|you+are+no+longer|you+have+been+freed|you+are+free+from|du+bist+jetzt|tu+es+maintenant|ahora+eres|sei+ora|你现在是|ты+теперь"},
+	{id: "role.claimed_authority", weight: 0.6, pat: "i+am|i'm|this+is ~1 your ~1 developer|developers|creator|creators|admin|administrator|owner|programmer|maker|operator|supervisor"},
+	{id: "role.claimed_authority.intl", weight: 0.6, pat: "ich+bin+dein|ich+bin+ihr|je+suis+votre|je+suis+ton|soy+tu|soy+su|sou+o+teu|sou+seu|sono+il+tuo|я+твой|я+ваш|我是你的 ~1 entwickler|schopfer|administrator|developpeur|createur|desarrollador|creador|desenvolvedor|criador|sviluppatore|creatore|разработчик|создатель|开发者|创造者|管理员"},
+	{id: "role.act_as", weight: 0.3, pat: "act+as|pretend+to+be|pretend+you+are|roleplay+as|role-play+as|play+the+role|simulate+being|impersonate|stay+in+character|agisci+come|actua+como|fais+semblant|tu+es+desormais"},
+	{id: "role.system_message", weight: 0.6, pat: "system|admin|administrator|developer|openai|anthropic|root|sysadmin|operator|security ~1 message|note|override|notice|instruction|instructions|update|alert|command|directive|announcement|prompt+update"},
+	{id: "role.chat_template", weight: 0.9, pat: "im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|startoftext|end_of_turn|start_of_turn|<<sys>>|[inst]|[/inst]|<¦system¦>|<¦user¦>|<¦assistant¦>"},
+	{id: "role.transcript_turn", weight: 0.35, pat: "assistant|ai|system|chatgpt|gpt|model ~0 : ~12 user|human ~0 :"},
+	{id: "role.speaker_system", weight: 0.5, pat: "###|[|<|== ~1 system|instruction|instructions|assistant|admin|developer ~1 ]|>|:|###|=="},
+
+	// Jailbreaks.
+	{id: "jailbreak.unrestricted", weight: 0.6, pat: "no|without|free+of|free+from|any|zero|lack|none ~2 restrictions|restriction|limitations|filters|filtering|censorship|boundaries|ethics|morals|ethical|moral|guardrails|safeguards|limits"},
+	{id: "jailbreak.mode", weight: 0.7, pat: "developer|dev|god|debug|admin|sudo|maintenance|unrestricted|jailbreak|jailbroken|dan|evil|unfiltered|uncensored|opposite|system|root ~1 mode"},
+	{id: "jailbreak.mode.intl", weight: 0.7, pat: "systemmodus|entwicklermodus|gottmodus|mode+systeme|mode+developpeur|mode+dieu|modo+sistema|modo+desarrollador|modo+dios|modo+sviluppatore|modo+desenvolvedor|системный+режим|режим+разработчика|режим+бога|系统模式|开发者模式|上帝模式|開発者モード|システムモード|modus+tuhan|modus+sistem"},
+	{id: "jailbreak.dan", weight: 0.9, pat: "do+anything+now|dan+mode|stay+a+dan|anti-dan|evil+confidant|betterdan|devmode|you+are+dan|you+are+now+dan"},
+	{id: "jailbreak.persona", weight: 0.6, pat: "jailbroken|jailbreak|unfiltered+ai|uncensored+ai|amoral|no+longer+bound|not+bound+by|broke+free|freed+from"},
+	{id: "jailbreak.policy", weight: 0.5, pat: "openai|content|safety|ethical|usage|anthropic ~1 policy|policies|guidelines|filters ~4 not|don't|doesn't|no|ignore|violate|broken|abandon"},
+	{id: "jailbreak.hypothetical", weight: 0.3, pat: "hypothetical|fictional|imaginary ~3 world|scenario|story ~8 no|without|any ~2 rules|restrictions|laws|ethics"},
+	{id: "jailbreak.two_responses", weight: 0.5, pat: "two ~2 responses|answers|paragraphs ~12 normal|classic|censored|jailbreak|unfiltered|dan"},
+
+	// Prompt extraction.
+	{id: "extraction.system_prompt", weight: 0.8, pat: "reveal|show|print|output|repeat|display|tell|give|share|leak|dump|list|write|recite|spell|echo|disclose|expose|paste|copy|provide|return ~4 system|initial|original|hidden|secret|previous|your|above|full|entire|exact|first|confidential|internal|developer ~2 prompt|prompts|instructions|instruction|message|configuration|directives|guidelines|rules"},
+	{id: "extraction.what_prompt", weight: 0.6, pat: "what ~2 your|the ~1 system|initial|original|hidden|secret|first ~1 prompt|instructions|message|rules"},
+	{id: "extraction.repeat_above", weight: 0.7, pat: "repeat|print|output|echo|recite ~3 above|everything|all|words|text ~3 above|before|verbatim|start|beginning"},
+	{id: "extraction.secret", weight: 0.4, pat: "password|passcode|passphrase|secret+key|secret+code|access+code|api+key|credentials|private+key|passwort|kennwort|mot+de+passe|contrasena|senha|пароль|密码|密碼|パスワード|비밀번호"},
+	{id: "extraction.prompt_multi", weight: 0.6, pat: "systemprompt|system-prompt|prompt+systeme|prompt+del+sistema|системный+промпт|系统提示|系统提示词|システムプロンプト"},
+
+	// Fake tool and function-call syntax.
+	{id: "tool.fake_call", weight: 0.6, pat: "function_call|tool_call|tool_calls|tool_use|tool_code|function_calls|tool_result|function_results|<invoke|<tool"},
+	{id: "tool.json_call", weight: 0.4, pat: "name|tool|function|action|tool_name|function_name ~0 \": ~8 arguments|args|parameters|action_input|input|tool_input ~0 \":"},
+	{id: "tool.call_verb", weight: 0.4, pat: "call|invoke|execute|run|use|trigger ~2 the|this ~0 tool|function|api|plugin ~3 with|to|and"},
+
+	// Delimiter and format injection.
+	{id: "delimiter.end_of", weight: 0.5, pat: "end|ende|fin ~1 of|des|du|de ~1 prompt|context|input|document|instructions|system|conversation|data|text|email|user"},
+	{id: "delimiter.fake_boundary", weight: 0.5, pat: "---|===|###|***|```|>>>|<<<|]]]|}}} ~1 new|system|admin|important|instructions|instruction|assistant|override|begin|start|end"},
+	{id: "delimiter.close_tag", weight: 0.5, pat: "</ ~0 document|data|context|untrusted|input|email|system|user|text|content|tool_result|result|search_results"},
+
+	// "Important message to the AI" framing.
+	{id: "framing.to_ai", weight: 0.7, pat: "important|urgent|attention|note|message|instructions|notice|reminder|instruction|warning|request ~3 to|for ~2 ai|assistant|model|chatbot|llm|gpt|chatgpt|claude|bot|agent|gemini|copilot|assistants|models|language+model"},
+	{id: "framing.if_ai", weight: 0.7, pat: "if|when|since ~1 you ~0 are|re|'re ~3 ai|assistant|model|llm|language+model|bot|agent|gpt|chatgpt|claude|gemini|an+ai"},
+	{id: "framing.ai_reading", weight: 0.7, pat: "ai|assistant|model|llm|agent|bot|gpt ~3 reading|processing|summarizing|summarising|parsing|analyzing|analysing|scanning|reviewing ~2 this|these|the"},
+	{id: "framing.dear_ai", weight: 0.6, pat: "dear|hey|hello|hi|attention|ok|okay|yo ~0 ai|assistant|chatgpt|gpt|model|llm|agent|bot|claude|gemini|bard|copilot|bing"},
+	{id: "framing.this_is_instruction", weight: 0.4, pat: "this|the+following ~1 is|are ~2 instruction|instructions|command|order|directive ~2 for|to|from"},
+
+	// Response steering: normal in a user's request, an injection inside data.
+	{id: "steering.your_response", weight: 0.6, untrusted: true, pat: "your ~1 response|reply|answer|summary|responses|replies|answers|translation ~4 must|should|shall|will|needs|include|start|begin|end|contain|mention|say"},
+	{id: "steering.modify_response", weight: 0.6, untrusted: true, pat: "add|append|include|insert|mention|modify|change|start|begin|end|finish|conclude|prepend|incorporate|write|put|tell|recommend|suggest|promote|attach ~6 your|the|each|every ~1 response|reply|answer|summary|output|responses|replies|answers|message"},
+	{id: "steering.tell_user", weight: 0.5, untrusted: true, pat: "tell|inform|ask|advise|convince|persuade|urge|remind|instruct|warn|direct|redirect ~1 the ~0 user|users|reader|customer|recipient"},
+	{id: "steering.when_summarizing", weight: 0.6, untrusted: true, pat: "when|while|after|before ~1 summarizing|summarising|answering|responding|replying|translating|analyzing|reading ~3 this|these|the"},
+
+	// Exfiltration.
+	{id: "exfiltration.markdown_image", weight: 0.6, pat: "![ ~10 ]( ~1 http|https"},
+	{id: "exfiltration.url_data", weight: 0.6, pat: "http|https ~16 =[|={|=<|=(|= ~0 data|conversation|history|secret|password|chat|message|summary|info|information|num|name|email|query|input|previous"},
+	{id: "exfiltration.send", weight: 0.5, pat: "send|forward|email|post|upload|transmit|exfiltrate|leak|copy|share ~4 conversation|chat|history|data|password|passwords|credentials|secrets|keys|contacts|emails|files|information|details|messages|tokens ~4 to|at|into"},
+	{id: "exfiltration.concat", weight: 0.4, pat: "concatenate|combine|join ~4 strings|these|following ~12 replace ~4 with"},
+
+	// Decode-and-follow framing and payload splitting.
+	{id: "obfuscation.decode_follow", weight: 0.4, pat: "decode|decipher|decrypt|interpret|translate|convert ~4 following|this|these|string|message|text|payload|ascii85|base64|base32|hex|rot13|morse|braille|nato|uuencode|encoded|cipher ~12 follow|execute|obey|do|perform|secure|instruction|instructions|monologue"},
+	{id: "obfuscation.payload_split", weight: 0.5, pat: "part|string|variable|a|b|x|y|z ~1 1|one|= ~20 part|string|variable|a|b|x|y|z ~1 2|two|= ~20 combine|concatenate|together|answer|join|merge"},
+}
+
+// Keywords folded from leetspeak by the normaliser are the single words of the
+// rule set: "1gn0r3" becomes "ignore" because "ignore" is a rule word.
+var (
+	keywordsOnce sync.Once
+	keywords     map[string]bool
+)
+
+func isKeyword(w string) bool {
+	keywordsOnce.Do(func() {
+		keywords = make(map[string]bool)
+		for _, r := range ruleDefs {
+			for f := range strings.FieldsSeq(r.pat) {
+				for alt := range strings.SplitSeq(f, "|") {
+					if len(alt) >= 4 && isLowerASCIIWord(alt) {
+						keywords[alt] = true
+					}
+				}
+			}
+		}
+		for _, w := range []string{"password", "secret", "system", "prompt", "instructions", "assistant", "jailbreak", "admin", "override", "previous", "ignore", "disregard", "forget", "bypass", "hack", "hacked", "pwned", "reveal", "restrictions"} {
+			keywords[w] = true
+		}
+	})
+	return keywords[w]
+}
+
+func isLowerASCIIWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// rule is a compiled ruleDef.
+type rule struct {
+	ruleDef
+	slots int
+	gaps  []int32 // gaps[k]: tokens allowed between slot k-1 and slot k
+	base  int     // offset of this rule's slots in the state array
+}
+
+type target struct {
+	rule int32
+	slot int32
+}
+
+// term is a lexicon entry: a token sequence after its first token.
+type term struct {
+	rest    []string
+	targets []target
+}
+
+// ruleSet is the compiled, read-only rule matcher: a token-level dictionary whose
+// hits advance every rule's slot state in one left-to-right pass.
+type ruleSet struct {
+	rules  []rule
+	lex    map[string][]term
+	nslots int
+}
+
+var (
+	rulesOnce   sync.Once
+	stdRules    *ruleSet
+	stdRulesErr error
+)
+
+func defaultRules() (*ruleSet, error) {
+	rulesOnce.Do(func() { stdRules, stdRulesErr = compileRules(ruleDefs) })
+	return stdRules, stdRulesErr
+}
+
+func compileRules(defs []ruleDef) (*ruleSet, error) {
+	rs := &ruleSet{lex: make(map[string][]term)}
+	for ri, d := range defs {
+		r := rule{ruleDef: d, base: rs.nslots}
+		gap := int32(0)
+		for f := range strings.FieldsSeq(d.pat) {
+			if strings.HasPrefix(f, "~") && len(f) > 1 {
+				n, err := strconv.Atoi(f[1:])
+				if err != nil {
+					return nil, fmt.Errorf("inject: rule %s: bad gap %q", d.id, f)
+				}
+				gap = int32(n)
+				continue
+			}
+			for alt := range strings.SplitSeq(f, "|") {
+				words := strings.ReplaceAll(strings.ReplaceAll(alt, "+", " "), "¦", "|")
+				nt := Normalize(words).Text
+				toks := tokenize(nil, nt)
+				if len(toks) == 0 {
+					return nil, fmt.Errorf("inject: rule %s: empty alternative in %q", d.id, f)
+				}
+				strs := make([]string, len(toks))
+				for i, t := range toks {
+					strs[i] = lexKey(nt[t.start:t.end], t.punct)
+				}
+				rs.add(strs, target{int32(ri), int32(r.slots)})
+			}
+			r.gaps = append(r.gaps, gap)
+			r.slots++
+			gap = 0
+		}
+		if r.slots == 0 {
+			return nil, fmt.Errorf("inject: rule %s: empty pattern", d.id)
+		}
+		rs.nslots += r.slots
+		rs.rules = append(rs.rules, r)
+	}
+	return rs, nil
+}
+
+func lexKey(s string, punct bool) string {
+	if punct {
+		return punctKey(s)
+	}
+	return s
+}
+
+func (rs *ruleSet) add(toks []string, t target) {
+	terms := rs.lex[toks[0]]
+	for i := range terms {
+		if equalStrings(terms[i].rest, toks[1:]) {
+			for _, x := range terms[i].targets {
+				if x == t {
+					return
+				}
+			}
+			terms[i].targets = append(terms[i].targets, t)
+			return
+		}
+	}
+	rs.lex[toks[0]] = append(terms, term{rest: toks[1:], targets: []target{t}})
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hit is a rule match ending at token index pos.
+type hit struct {
+	rule int32
+	pos  int32
+}
+
+// match runs every rule over the tokens of s in one pass and appends the hits to
+// dst. state is scratch space of at least rs.nslots entries.
+func (rs *ruleSet) match(dst []hit, s string, toks []token, state []int32) []hit {
+	for i := range state[:rs.nslots] {
+		state[i] = -1 << 30
+	}
+	for i, t := range toks {
+		key := s[t.start:t.end]
+		if t.punct {
+			key = punctKey(key)
+		}
+		terms, ok := rs.lex[key]
+		if !ok {
+			continue
+		}
+		for _, tm := range terms {
+			end := i + len(tm.rest)
+			if end >= len(toks) {
+				continue
+			}
+			okRest := true
+			for j, w := range tm.rest {
+				u := toks[i+1+j]
+				k := s[u.start:u.end]
+				if u.punct {
+					k = punctKey(k)
+				}
+				if k != w {
+					okRest = false
+					break
+				}
+			}
+			if !okRest {
+				continue
+			}
+			// Later slots first, so one token cannot satisfy two consecutive slots.
+			for x := len(tm.targets) - 1; x >= 0; x-- {
+				tg := tm.targets[x]
+				r := &rs.rules[tg.rule]
+				si := r.base + int(tg.slot)
+				if tg.slot > 0 {
+					prev := state[si-1]
+					if prev >= int32(i) || int32(i)-prev-1 > r.gaps[tg.slot] {
+						continue
+					}
+				}
+				if int(tg.slot) == r.slots-1 {
+					if len(dst) == 0 || dst[len(dst)-1].rule != tg.rule || dst[len(dst)-1].pos != int32(end) {
+						dst = append(dst, hit{tg.rule, int32(end)})
+					}
+					continue
+				}
+				state[si] = int32(end)
+			}
+		}
+	}
+	return dst
+}

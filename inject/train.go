@@ -1,0 +1,267 @@
+package inject
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Example is one labelled text for [TrainClassifier].
+type Example struct {
+	Text      string
+	Injection bool
+	// Weight scales the example's loss; zero means 1.
+	Weight float64
+}
+
+// TrainConfig configures [TrainClassifier]. Zero fields take the defaults the
+// embedded model was trained with.
+type TrainConfig struct {
+	Epochs       int     // default 8
+	LearningRate float64 // AdaGrad step, default 0.2
+	L2           float64 // per-update weight decay, default 1e-6
+	Seed         uint64  // shuffle seed; training is deterministic for a seed
+	// BalanceClasses reweights the examples so both classes carry equal total
+	// weight. Default false; the training command sets it.
+	BalanceClasses bool
+}
+
+type trainWindow struct {
+	idx   []uint32
+	val   []float32
+	rules []int32
+}
+
+type trainExample struct {
+	wins    []trainWindow
+	signals []int
+	y       float64
+	weight  float64
+}
+
+// TrainClassifier fits a classifier to examples: logistic regression with AdaGrad
+// over the same features [Classifier] scores, where each text is represented by its
+// highest-scoring window (multiple-instance learning, matching how texts are
+// scored). The result is uncalibrated (identity calibration) and quantised to
+// int8; calibrate it with [FitPlatt] on held-out scores.
+func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
+	if len(examples) == 0 {
+		return nil, errors.New("inject: no training examples")
+	}
+	if cfg.Epochs == 0 {
+		cfg.Epochs = 8
+	}
+	if cfg.LearningRate == 0 {
+		cfg.LearningRate = 0.2
+	}
+	if cfg.L2 == 0 {
+		cfg.L2 = 1e-6
+	}
+	if cfg.Epochs < 0 || cfg.LearningRate < 0 || cfg.L2 < 0 {
+		return nil, fmt.Errorf("inject: invalid training config %+v", cfg)
+	}
+	rs, err := defaultRules()
+	if err != nil {
+		return nil, err
+	}
+	data := make([]trainExample, len(examples))
+	var posW, negW float64
+	a := new(analysis)
+	for i, ex := range examples {
+		a.run(ex.Text, rs, true)
+		te := trainExample{weight: ex.Weight}
+		if te.weight == 0 {
+			te.weight = 1
+		}
+		if ex.Injection {
+			te.y = 1
+			posW += te.weight
+		} else {
+			negW += te.weight
+		}
+		for si, s := range signalOrder {
+			if a.norm.Has(s) {
+				te.signals = append(te.signals, si)
+			}
+		}
+		for _, w := range a.wins {
+			te.wins = append(te.wins, compactWindow(a, w))
+		}
+		data[i] = te
+	}
+	if cfg.BalanceClasses && posW > 0 && negW > 0 {
+		tot := posW + negW
+		for i := range data {
+			if data[i].y == 1 {
+				data[i].weight *= tot / (2 * posW)
+			} else {
+				data[i].weight *= tot / (2 * negW)
+			}
+		}
+	}
+	w := make([]float64, numBuckets)
+	g := make([]float64, numBuckets)
+	rw := make([]float64, len(rs.rules))
+	rg := make([]float64, len(rs.rules))
+	sw := make([]float64, len(signalOrder))
+	sg := make([]float64, len(signalOrder))
+	var bias, bg float64
+	margin := func(te *trainExample, win *trainWindow) float64 {
+		m := bias
+		for _, s := range te.signals {
+			m += sw[s]
+		}
+		for k, j := range win.idx {
+			m += w[j] * float64(win.val[k])
+		}
+		for _, r := range win.rules {
+			m += rw[r]
+		}
+		return m
+	}
+	const eps = 1e-8
+	lr, l2 := cfg.LearningRate, cfg.L2
+	order := make([]int, len(data))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1f2e3d4c))
+	for range cfg.Epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			te := &data[i]
+			if len(te.wins) == 0 {
+				continue
+			}
+			best, bm := 0, math.Inf(-1)
+			for k := range te.wins {
+				if m := margin(te, &te.wins[k]); m > bm {
+					best, bm = k, m
+				}
+			}
+			grad := te.weight * (sigmoid(bm) - te.y)
+			if grad == 0 {
+				continue
+			}
+			win := &te.wins[best]
+			for k, j := range win.idx {
+				gx := grad*float64(win.val[k]) + l2*w[j]
+				g[j] += gx * gx
+				w[j] -= lr * gx / (math.Sqrt(g[j]) + eps)
+			}
+			for _, r := range win.rules {
+				gx := grad + l2*rw[r]
+				rg[r] += gx * gx
+				rw[r] -= lr * gx / (math.Sqrt(rg[r]) + eps)
+			}
+			for _, s := range te.signals {
+				gx := grad + l2*sw[s]
+				sg[s] += gx * gx
+				sw[s] -= lr * gx / (math.Sqrt(sg[s]) + eps)
+			}
+			bg += grad * grad
+			bias -= lr * grad / (math.Sqrt(bg) + eps)
+		}
+	}
+	c := &Classifier{rules: rs, bias: float32(bias), plattA: 1, threshold: 0.5,
+		ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(signalOrder)), w: make([]int8, numBuckets)}
+	var maxAbs float64
+	for _, x := range w {
+		maxAbs = max(maxAbs, math.Abs(x))
+	}
+	if maxAbs == 0 {
+		maxAbs = 1
+	}
+	c.scale = float32(maxAbs / 127)
+	for j, x := range w {
+		c.w[j] = int8(math.Round(x / float64(c.scale)))
+	}
+	for i, x := range rw {
+		c.ruleW[i] = float32(x)
+	}
+	for i, x := range sw {
+		c.sigW[i] = float32(x)
+	}
+	return c, nil
+}
+
+// compactWindow collects the window's features as sorted unique buckets with
+// values count/sqrt(total), and its distinct rules.
+func compactWindow(a *analysis, win window) trainWindow {
+	var idx []uint32
+	for _, f := range a.feats {
+		if f.tok >= win.start && f.tok < win.end {
+			idx = append(idx, f.bucket)
+		}
+	}
+	slices.Sort(idx)
+	tw := trainWindow{}
+	norm := 1 / math.Sqrt(float64(max(len(idx), 1)))
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && idx[j] == idx[i] {
+			j++
+		}
+		tw.idx = append(tw.idx, idx[i])
+		tw.val = append(tw.val, float32(float64(j-i)*norm))
+		i = j
+	}
+	for _, h := range a.hits {
+		if h.pos >= win.start && h.pos < win.end && !slices.Contains(tw.rules, h.rule) {
+			tw.rules = append(tw.rules, h.rule)
+		}
+	}
+	return tw
+}
+
+// FitPlatt fits Platt scaling sigmoid(a·raw + b) to held-out raw scores and labels,
+// with Platt's smoothed targets. The scores are probabilities under the class mix
+// of the held-out data.
+func FitPlatt(raw []float64, labels []bool) (a, b float64) {
+	var np, nn float64
+	for _, l := range labels {
+		if l {
+			np++
+		} else {
+			nn++
+		}
+	}
+	if np == 0 || nn == 0 {
+		return 1, 0
+	}
+	tp, tn := (np+1)/(np+2), 1/(nn+2)
+	a, b = 1, 0
+	for range 2000 {
+		var ga, gb, haa, hab, hbb float64
+		for i, x := range raw {
+			t := tn
+			if labels[i] {
+				t = tp
+			}
+			p := sigmoid(a*x + b)
+			d := p - t
+			ga += d * x
+			gb += d
+			q := p * (1 - p)
+			haa += q * x * x
+			hab += q * x
+			hbb += q
+		}
+		haa += 1e-9
+		hbb += 1e-9
+		det := haa*hbb - hab*hab
+		if det <= 0 {
+			break
+		}
+		da := (hbb*ga - hab*gb) / det
+		db := (haa*gb - hab*ga) / det
+		a -= da
+		b -= db
+		if math.Abs(da)+math.Abs(db) < 1e-9 {
+			break
+		}
+	}
+	return a, b
+}
