@@ -387,9 +387,9 @@ func (c *Conversation) finish(ctx context.Context, ans *Answer, msg openai.ChatC
 			ans.Text, ans.Withheld = OutputRefusal, true
 			l.observe(Step{Kind: StepAnswerHeld, Text: text, Verdict: &v,
 				Err: &guard.DenialError{Stage: guard.StageOutput, Rule: v.Rule, Reason: v.Reason}})
-			// The withheld text is not kept in the history either.
-			msg.Content = OutputRefusal
-			c.messages = append(c.messages, msg)
+			// The withheld text is not kept in the history either, nor the
+			// message's other fields (reasoning, refusal, parts) that may repeat it.
+			c.messages = append(c.messages, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: OutputRefusal})
 			return nil
 		case v.Action == guard.Rewrite:
 			text = v.Text

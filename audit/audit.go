@@ -13,7 +13,9 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +66,7 @@ type Writer struct {
 	seq      uint64
 	prev     string
 	err      error
+	keySet   bool
 }
 
 var _ guard.Auditor = (*Writer)(nil)
@@ -74,7 +77,7 @@ type Option func(*Writer)
 // WithKey makes record hashes HMAC-SHA-256 under key, so that only key holders can
 // forge a valid chain. Verify with the same key.
 func WithKey(key []byte) Option {
-	return func(w *Writer) { w.key = append([]byte(nil), key...) }
+	return func(w *Writer) { w.key, w.keySet = append([]byte(nil), key...), true }
 }
 
 // WithSync fsyncs after every record when the destination is an *os.File.
@@ -94,7 +97,13 @@ func NewWriter(w io.Writer, opts ...Option) (*Writer, error) {
 	}
 	aw := &Writer{w: w, prev: Genesis}
 	for _, o := range opts {
-		o(aw)
+		if o != nil {
+			o(aw)
+		}
+	}
+	if aw.keySet && len(aw.key) == 0 {
+		// An empty key would silently give an unkeyed, forgeable chain.
+		return nil, errors.New("audit: WithKey given an empty key")
 	}
 	return aw, nil
 }
@@ -150,14 +159,16 @@ func (w *Writer) Err() error {
 // Audit appends e to the log.
 func (w *Writer) Audit(ctx context.Context, e guard.Event) {
 	red := func(s string) string {
-		if w.redactor == nil || s == "" {
-			return s
+		if w.redactor != nil && s != "" {
+			s = w.redactor.Redact(ctx, s)
 		}
-		return w.redactor.Redact(ctx, s)
+		// Invalid UTF-8 would be written as \ufffd and read back as U+FFFD,
+		// which re-encodes differently: the record would never verify again.
+		return strings.ToValidUTF8(s, "\uFFFD")
 	}
 	r := Record{
-		Time: e.Time.UTC(), Stage: string(e.Stage), Decision: e.Decision.String(), Mode: e.Mode.String(),
-		CallID: e.CallID, SessionID: e.SessionID, Tool: e.Tool, Subject: red(e.Subject), Role: e.Role,
+		Time: e.Time.UTC(), Stage: red(string(e.Stage)), Decision: e.Decision.String(), Mode: e.Mode.String(),
+		CallID: red(e.CallID), SessionID: red(e.SessionID), Tool: red(e.Tool), Subject: red(e.Subject), Role: red(e.Role),
 		Rule: red(e.Rule), Reason: red(e.Reason), DurationN: int64(e.Duration),
 	}
 	if e.Args != nil {
@@ -166,7 +177,7 @@ func (w *Writer) Audit(ctx context.Context, e guard.Event) {
 	if len(e.Attrs) > 0 {
 		r.Attrs = make(map[string]string, len(e.Attrs))
 		for _, a := range e.Attrs {
-			r.Attrs[a.Key] = red(a.Value.String())
+			r.Attrs[red(a.Key)] = red(a.Value.String())
 		}
 	}
 	w.mu.Lock()
@@ -177,6 +188,12 @@ func (w *Writer) Audit(ctx context.Context, e guard.Event) {
 	r.Seq = w.seq + 1
 	r.Prev = w.prev
 	line, h, err := seal(r, w.key)
+	if err == nil && len(line) > maxRecord {
+		// One huge record (a model-chosen tool name, huge arguments) must not
+		// make the log unverifiable and so stop OpenFile from appending.
+		shrink(&r)
+		line, h, err = seal(r, w.key)
+	}
 	if err == nil {
 		_, err = w.w.Write(line)
 	}
@@ -193,6 +210,38 @@ func (w *Writer) Audit(ctx context.Context, e guard.Event) {
 		return
 	}
 	w.seq, w.prev = r.Seq, h
+}
+
+// maxRecord is the longest line the writer emits, within Verify's default
+// MaxLine.
+const maxRecord = 1<<20 - 1024
+
+// Bounds applied to a record that would exceed maxRecord.
+const (
+	maxShrunkField = 1024
+	maxShrunkAttrs = 16
+)
+
+// shrink truncates every string field of r to maxShrunkField bytes and keeps
+// the first maxShrunkAttrs attributes in key order, marking what it cut.
+func shrink(r *Record) {
+	cut := func(s string) string {
+		if len(s) <= maxShrunkField {
+			return s
+		}
+		return strings.ToValidUTF8(s[:maxShrunkField], "") + "...[truncated]"
+	}
+	for _, f := range []*string{&r.Stage, &r.CallID, &r.SessionID, &r.Tool, &r.Subject, &r.Role, &r.Rule, &r.Reason, &r.Args} {
+		*f = cut(*f)
+	}
+	if r.Attrs != nil {
+		keys := slices.Sorted(maps.Keys(r.Attrs))
+		attrs := make(map[string]string, min(len(keys), maxShrunkAttrs))
+		for _, k := range keys[:min(len(keys), maxShrunkAttrs)] {
+			attrs[cut(k)] = cut(r.Attrs[k])
+		}
+		r.Attrs = attrs
+	}
 }
 
 // link is what verification keeps of a record.
@@ -299,12 +348,18 @@ func Verify(r io.Reader, opts VerifyOptions) (Result, error) {
 			return res, &TamperError{Line: line, Kind: "malformed", Detail: err.Error()}
 		}
 		want := rec.Hash
-		_, got, err := seal(rec, opts.Key)
+		canon, got, err := seal(rec, opts.Key)
 		if err != nil {
 			return res, &TamperError{Line: line, Seq: rec.Seq, Kind: "malformed", Detail: err.Error()}
 		}
 		if !hmac.Equal([]byte(got), []byte(want)) {
 			return res, &TamperError{Line: line, Seq: rec.Seq, Kind: "edited", Detail: "record hash does not match its contents"}
+		}
+		// The line must be exactly what the writer wrote: duplicate or
+		// case-variant keys, escapes and invalid UTF-8 decode to the sealed
+		// record in Go but may show other content to other readers.
+		if !bytes.Equal(bytes.TrimSuffix(canon, []byte("\n")), raw) {
+			return res, &TamperError{Line: line, Seq: rec.Seq, Kind: "edited", Detail: "record is not in the form it was written in"}
 		}
 		links = append(links, link{line, rec.Seq, rec.Prev, rec.Hash})
 	}

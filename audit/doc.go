@@ -22,12 +22,17 @@
 // [VerifyOptions.Head]. Truncation of the tail is only detectable that way.
 //
 // Records never hold secret values or raw arguments unless the stage was built
-// with guard.WithAuditArgs; the writer passes every string through its
-// [Redactor] before hashing.
+// with guard.WithAuditArgs; the writer passes every string (attribute keys and
+// the model-chosen tool name included) through its [Redactor] before hashing.
+// [Verify] accepts a line only in the exact form the writer wrote it: a
+// duplicate or case-variant key, an escape or an invalid byte that Go's decoder
+// would read as the sealed record (but another reader might not) is an edit.
 //
 // # Limitations
 //
 // The writer serialises appends with a mutex and fsyncs only when asked
 // ([WithSync]); a crash can lose the last records but never leaves a valid-looking
-// chain with a gap. Verification reads the whole file.
+// chain with a gap. Verification reads the whole file. A record that would be
+// longer than about 1 MiB is written with every string field cut to 1 KiB and at
+// most 16 attributes, so that it stays within Verify's default line bound.
 package audit

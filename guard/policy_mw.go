@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 )
 
 // Authorize returns the middleware that runs s before the tool, at [StageScope]
@@ -32,18 +33,32 @@ func ValidateArgs(v ArgValidator, opts ...Option) (Middleware, error) {
 	}
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, c *Call) (*Result, error) {
-			var canon json.RawMessage
+			// The check may be abandoned at its timeout and still finish later
+			// (monitor mode then goes on): its answer is shared under a lock,
+			// and kept only when the normalizer succeeded.
+			var (
+				mu    sync.Mutex
+				canon json.RawMessage
+			)
 			if _, err := cfg.run(ctx, c, nil, func(ctx context.Context, c *Call, _ *Result) (*Result, error) {
-				var err error
-				canon, err = norm.NormalizeArgs(ctx, c)
-				return nil, err
+				out, err := norm.NormalizeArgs(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				canon = out
+				return nil, nil
 			}); err != nil {
 				return nil, err
 			}
-			if canon == nil { // monitor mode let an invalid call through unchanged
+			mu.Lock()
+			args := canon
+			mu.Unlock()
+			if args == nil { // monitor mode let an invalid call through unchanged
 				return next.Handle(ctx, c)
 			}
-			return next.Handle(ctx, c.WithArgs(canon))
+			return next.Handle(ctx, c.WithArgs(args))
 		})
 	}, nil
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MinEncodedLen is the shortest encoded form of a secret a [Scrubber] replaces.
@@ -29,12 +31,16 @@ const MinEncodedLen = 6
 //
 // For each value it replaces:
 //   - the raw value, and its upper- and lower-case forms;
-//   - JSON string escaping (with and without HTML escaping);
-//   - URL query and path escaping, with upper- and lower-case hex digits;
+//   - JSON string escaping (with and without HTML escaping, with "/" escaped as
+//     "\/", with non-ASCII escaped as \uXXXX, and escaped twice for JSON held in
+//     a JSON string);
+//   - URL query and path escaping as net/url, Python, JavaScript, Java and PHP
+//     write them, with upper- and lower-case hex digits;
 //   - hex, lower- and upper-case;
 //   - base64 in the standard and URL alphabets, padded and unpadded, and the
 //     three alignment-dependent fragments that appear when the value sits at any
-//     byte offset inside a larger base64-encoded blob.
+//     byte offset inside a larger base64-encoded blob, also when the encoder
+//     wraps its lines (MIME, PEM, GNU base64).
 //
 // Longer patterns win over shorter ones where they overlap. A Scrubber is safe for
 // concurrent use; the zero Scrubber scrubs nothing.
@@ -157,6 +163,7 @@ func (s *Scrubber) Scrub(text string) string {
 			spans = append(spans, scrubSpan{st, en, f.marker})
 		}
 	}
+	spans = append(spans, wrappedBase64Spans(text, forms)...)
 	if len(spans) == 0 {
 		return text
 	}
@@ -179,6 +186,114 @@ func (s *Scrubber) Scrub(text string) string {
 	}
 	b.WriteString(text[pos:])
 	return b.String()
+}
+
+// wrappedBase64Spans finds the base64 forms in text as base64 encoders that
+// wrap lines write them (MIME and PEM at 64 or 76 columns, GNU base64 at 76). It
+// looks only at runs of base64 characters broken by single line breaks, joins
+// each run's lines and maps every match that spans a break back to the original
+// positions; text without such runs costs one pass.
+func wrappedBase64Spans(text string, forms []scrubForm) []scrubSpan {
+	if !hasWrappedBase64(text) {
+		return nil
+	}
+	var spans []scrubSpan
+	n := len(text)
+	for i := 0; i < n; {
+		if !isBase64Char(text[i]) {
+			i++
+			continue
+		}
+		start, j, broken := i, i, false
+		for j < n {
+			c := text[j]
+			if isBase64Char(c) || c == '=' {
+				j++
+				continue
+			}
+			e := j
+			switch {
+			case c == '\n':
+				e = j + 1
+			case c == '\r' && j+1 < n && text[j+1] == '\n':
+				e = j + 2
+			}
+			// A line break continues the run only between base64 characters.
+			if e > j && e < n && isBase64Char(text[j-1]) && isBase64Char(text[e]) {
+				broken, j = true, e
+				continue
+			}
+			break
+		}
+		if broken {
+			spans = append(spans, joinedBase64Spans(text[start:j], start, forms)...)
+		}
+		i = j
+	}
+	return spans
+}
+
+// hasWrappedBase64 reports whether some line break of text sits between two
+// base64 characters (ignoring a CR before the LF).
+func hasWrappedBase64(text string) bool {
+	for i := 0; ; {
+		k := strings.IndexByte(text[i:], '\n')
+		if k < 0 {
+			return false
+		}
+		k += i
+		before := k - 1
+		if before >= 0 && text[before] == '\r' {
+			before--
+		}
+		if before >= 0 && k+1 < len(text) && isBase64Char(text[before]) && isBase64Char(text[k+1]) {
+			return true
+		}
+		i = k + 1
+	}
+}
+
+// joinedBase64Spans searches run (at offset off in the text) with its line
+// breaks removed for the base64 forms, keeping the matches that span a break.
+func joinedBase64Spans(run string, off int, forms []scrubForm) []scrubSpan {
+	joined := make([]byte, 0, len(run))
+	at := make([]int32, 0, len(run)) // at[i] is the position in run of joined[i]
+	for i := 0; i < len(run); i++ {
+		if c := run[i]; c != '\n' && c != '\r' {
+			joined = append(joined, c)
+			at = append(at, int32(i))
+		}
+	}
+	js := string(joined)
+	var spans []scrubSpan
+	for _, f := range forms {
+		if !f.base64 {
+			continue
+		}
+		for i := 0; i <= len(js)-len(f.text); {
+			j := strings.Index(js[i:], f.text)
+			if j < 0 {
+				break
+			}
+			st := i + j
+			en := st + len(f.text)
+			i = en
+			if int(at[en-1]-at[st]) == en-1-st {
+				continue // no line break inside: the main pass found it
+			}
+			if st > 0 && isBase64Char(js[st-1]) {
+				st--
+			}
+			if en < len(js) && isBase64Char(js[en]) {
+				en++
+			}
+			for en < len(js) && js[en] == '=' {
+				en++
+			}
+			spans = append(spans, scrubSpan{off + int(at[st]), off + int(at[en-1]) + 1, f.marker})
+		}
+	}
+	return spans
 }
 
 func isBase64Char(c byte) bool {
@@ -439,20 +554,38 @@ func encodedForms(v string) (plain, b64 []string) {
 	// Case changes (an upper-cased header, a lower-cased log line).
 	add(&plain, strings.ToUpper(v))
 	add(&plain, strings.ToLower(v))
-	// JSON string escaping, with and without HTML escaping.
+	// JSON string escaping, with and without HTML escaping, as other encoders
+	// write it too: "/" escaped as "\/" (PHP, some Java encoders), non-ASCII
+	// as \uXXXX (Python's ensure_ascii), and JSON inside a JSON string.
+	var jsonForms []string
 	if b, err := json.Marshal(v); err == nil {
-		add(&plain, string(b[1:len(b)-1]))
+		jsonForms = append(jsonForms, string(b[1:len(b)-1]))
+		if bb, err := json.Marshal(string(b)); err == nil {
+			jsonForms = append(jsonForms, string(bb[3:len(bb)-3]))
+		}
 	}
 	var sb strings.Builder
 	enc := json.NewEncoder(&sb)
 	enc.SetEscapeHTML(false)
 	if enc.Encode(v) == nil {
 		js := strings.TrimSuffix(sb.String(), "\n")
-		add(&plain, js[1:len(js)-1])
+		jsonForms = append(jsonForms, js[1:len(js)-1])
+	}
+	for _, js := range jsonForms {
+		for _, f := range []string{js, asciiJSON(js, false), asciiJSON(js, true)} {
+			add(&plain, f)
+			add(&plain, strings.ReplaceAll(f, "/", `\/`))
+		}
 	}
 	// URL escaping, as written by net/url (upper-case hex) and by encoders
 	// that emit lower-case hex.
-	for _, u := range []string{url.QueryEscape(v), url.PathEscape(v)} {
+	// Other encoders keep other characters unescaped: RFC 3986 unreserved only
+	// (Python's quote(safe="")), "/" kept too (Python's quote), JavaScript's
+	// encodeURIComponent, and form encoders that write a space as "+" (Java's
+	// URLEncoder, PHP's urlencode).
+	for _, u := range []string{url.QueryEscape(v), url.PathEscape(v),
+		percentEncode(v, "-_.~", false), percentEncode(v, "-_.~/", false),
+		percentEncode(v, "-_.!~*'()", false), percentEncode(v, "-_.*", true), percentEncode(v, "-_.", true)} {
 		add(&plain, u)
 		add(&plain, lowerPercentHex(u))
 	}
@@ -487,6 +620,49 @@ func base64Fragment(v []byte, k int) string {
 		return ""
 	}
 	return enc[first:last]
+}
+
+// asciiJSON rewrites the non-ASCII runes of a JSON string body as \uXXXX
+// escapes (surrogate pairs above U+FFFF), with lower- or upper-case hex.
+func asciiJSON(s string, upper bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			b.WriteRune(r)
+			continue
+		}
+		format := `\u%04x`
+		if upper {
+			format = `\u%04X`
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			fmt.Fprintf(&b, format+format, r1, r2)
+			continue
+		}
+		fmt.Fprintf(&b, format, r)
+	}
+	return b.String()
+}
+
+// percentEncode escapes every byte of v as %XX (upper-case hex) except ASCII
+// letters, digits and the bytes in keep; plus writes a space as "+".
+func percentEncode(v, keep string, plus bool) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte(keep, c) >= 0:
+			b.WriteByte(c)
+		case c == ' ' && plus:
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
 }
 
 func lowerPercentHex(s string) string {

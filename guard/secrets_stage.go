@@ -246,14 +246,15 @@ func hasPrefixFold(s, prefix string) bool {
 //     the arguments (see [SecretRefs]); malformed placeholders deny;
 //  2. resolves each name with r, under a context carrying the call
 //     ([CallFromContext]) so r can refuse a secret to a tool; an unknown name, a
-//     refusal, an empty value or any resolver error denies;
+//     refusal, an empty value, a panic (whose value is not kept: it may hold the
+//     secret) or any resolver error denies;
 //  3. calls the tool with a copy of the call whose arguments hold the values,
 //     and a context carrying a [Scrubber] of them ([ScrubberFromContext]);
 //  4. scrubs everything on the way back: the result's content, labels and
 //     metadata, the error's text (keeping only errors.Is matches for
 //     cancellation, deadlines and denials, see [Scrubber.ScrubError]) and a
-//     panic's message (a panicking tool returns an error matching
-//     [ErrToolPanic]).
+//     panic's message (a panicking tool, or one whose error panics when read,
+//     returns an error matching [ErrToolPanic]).
 //
 // Calls without placeholders go to the tool unchanged (and are still protected
 // from panics). In [Monitor] mode a call whose placeholders cannot be resolved goes
@@ -290,8 +291,11 @@ func resolveAndRun(ctx context.Context, cfg *stageConfig, r SecretResolver, next
 			if v, ok := resolved[name]; ok {
 				return v, nil
 			}
-			sec, err := r.ResolveSecret(ctx, name)
+			sec, err := safeResolve(ctx, r, name)
 			if err != nil {
+				// A resolver that returns a value with its error may also
+				// quote that value in the error: scrub it too.
+				sc.Add(sec)
 				return "", resolveDenial(sc, name, err)
 			}
 			if sec.IsZero() || sec.Reveal() == "" {
@@ -335,7 +339,7 @@ func resolveAndRun(ctx context.Context, cfg *stageConfig, r SecretResolver, next
 			e.Rule, e.Reason = "secrets.tool_panic", terr.Error()
 			cfg.auditor.Audit(ctx, e)
 		}
-		return nil, sc.ScrubError(terr)
+		return nil, terr
 	}
 	scrubbed, changed := sc.ScrubResult(out)
 	if changed && cfg.auditor != nil {
@@ -348,14 +352,33 @@ func resolveAndRun(ctx context.Context, cfg *stageConfig, r SecretResolver, next
 	return scrubbed, nil
 }
 
-// callTool runs the tool, turning a panic into a scrubbed error.
+// callTool runs the tool and scrubs its error, turning a panic into a scrubbed
+// error. The error is scrubbed under the same recover: a typed-nil error or an
+// Error method that panics must not crash the agent (or carry a value out in its
+// panic message).
 func callTool(ctx context.Context, next Handler, c *Call, sc *Scrubber) (res *Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			res, err = nil, sc.panicError(v)
 		}
 	}()
-	return next.Handle(ctx, c)
+	res, err = next.Handle(ctx, c)
+	if err != nil {
+		return nil, sc.ScrubError(err)
+	}
+	return res, nil
+}
+
+// safeResolve calls r, turning a panic into a denial that does not quote the
+// panic value: a resolver panics with the value in hand, before the scrubber
+// knows it.
+func safeResolve(ctx context.Context, r SecretResolver, name string) (sec Secret, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			sec, err = Secret{}, Deny("secrets.resolve.panic", fmt.Sprintf("resolver panicked resolving %q", name))
+		}
+	}()
+	return r.ResolveSecret(ctx, name)
 }
 
 // resolveDenial turns a resolver error into the stage's denial. A resolver's

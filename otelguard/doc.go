@@ -19,7 +19,10 @@
 // then only after it has scrubbed them; argument values only for the fields named
 // in Config.ArgFields, after the same redactor. Metric labels are bounded sets:
 // stage, decision, mode, outcome, and tool names from Config.Tools ("other" for any
-// name the model invents), so labels can neither explode nor carry model text.
+// name the model invents), detector provenance and verdict, and the sandbox's
+// language (a fixed list of common runtimes, else "other") and limit (guard's
+// Limit constants, else "other"), so labels can neither explode nor carry model
+// text. String attribute values are made valid UTF-8 before they are set.
 //
 // # Limitations
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -196,17 +197,28 @@ func (t *Telemetry) Middleware() guard.Middleware {
 			ctx, span := t.tracer.Start(ctx, "agentguard.tool_call")
 			recording := span.IsRecording()
 			if recording {
-				span.SetAttributes(t.tools[tool], KeyCallID.String(c.ID), KeySessionID.String(c.SessionID), KeyRole.String(c.Principal.Role))
+				span.SetAttributes(t.tools[tool], textAttr(KeyCallID, c.ID), textAttr(KeySessionID, c.SessionID), textAttr(KeyRole, c.Principal.Role))
 				t.recordArgs(ctx, span, c)
 			}
+			ended := false
+			defer func() {
+				// A panicking chain or tool still ends its span and is counted;
+				// the panic goes on to the caller.
+				if !ended {
+					span.SetStatus(codes.Error, "panic")
+					span.End()
+					t.calls.Add(ctx, 1, t.outcomeSets[tool][OutcomeError]...)
+				}
+			}()
 			r, err := next.Handle(ctx, c)
+			ended = true
 			end := time.Now()
 			outcome := outcomeOf(err)
 			if recording {
 				if err != nil {
 					span.SetStatus(codes.Error, outcome)
 					if msg := t.redact(ctx, err.Error()); msg != "" {
-						span.SetAttributes(KeyReason.String(msg))
+						span.SetAttributes(textAttr(KeyReason, msg))
 					}
 				}
 				span.SetAttributes(KeyOutcome.String(outcome))
@@ -258,7 +270,7 @@ func (t *Telemetry) recordArgs(ctx context.Context, span trace.Span, c *guard.Ca
 		if json.Unmarshal(raw, &s) == nil {
 			v = s
 		}
-		span.SetAttributes(attribute.String(argPrefix+f, t.redact(ctx, v)))
+		span.SetAttributes(textAttr(attribute.Key(argPrefix+f), t.redact(ctx, v)))
 	}
 }
 
@@ -285,13 +297,13 @@ func (t *Telemetry) audit(ctx context.Context, e guard.Event) {
 	}
 	_, span := t.tracer.Start(ctx, "agentguard.stage", trace.WithTimestamp(start),
 		trace.WithAttributes(KeyStage.String(string(e.Stage)), KeyDecision.String(e.Decision.String()),
-			KeyMode.String(e.Mode.String()), KeyCallID.String(e.CallID)))
+			KeyMode.String(e.Mode.String()), textAttr(KeyCallID, e.CallID)))
 	if span.IsRecording() {
 		if e.Rule != "" {
-			span.SetAttributes(KeyRule.String(t.ruleLabel(ctx, e.Rule)))
+			span.SetAttributes(textAttr(KeyRule, t.ruleLabel(ctx, e.Rule)))
 		}
 		if msg := t.redact(ctx, e.Reason); msg != "" {
-			span.SetAttributes(KeyReason.String(msg))
+			span.SetAttributes(textAttr(KeyReason, msg))
 		}
 		for _, a := range e.Attrs {
 			if a.Value.Kind() == 0 || a.Value.Kind() == 1 { // any, bool
@@ -318,6 +330,28 @@ func (t *Telemetry) ruleLabel(ctx context.Context, rule string) string {
 		rule = rule[:128]
 	}
 	return rule
+}
+
+// textAttr is a string attribute whose value is made valid UTF-8: text from the
+// model or a tool may hold invalid bytes, and OTLP exporters reject a batch
+// holding one, dropping every span in it.
+func textAttr(k attribute.Key, v string) attribute.KeyValue {
+	return k.String(strings.ToValidUTF8(v, "\uFFFD"))
+}
+
+// sandboxLangs are the language label values; any other is "other", so a model
+// that picks the language cannot grow the label set or write into it.
+var sandboxLangs = map[string]bool{"python": true, "wasm": true, "process": true, "javascript": true,
+	"js": true, "node": true, "sh": true, "bash": true, "shell": true, "go": true, "ruby": true, "lua": true}
+
+func sandboxLimit(l guard.Limit) string {
+	switch l {
+	case guard.LimitNone:
+		return "none"
+	case guard.LimitTime, guard.LimitMemory, guard.LimitOutput, guard.LimitModule, guard.LimitProcess:
+		return string(l)
+	}
+	return "other"
 }
 
 func numeric(v any) (float64, bool) {
@@ -352,13 +386,13 @@ func (t *Telemetry) Sandbox(sb guard.Sandbox) guard.Sandbox {
 		ex, err := sb.Exec(ctx, code)
 		limit, outcome := "none", OutcomeOK
 		switch {
-		case err != nil:
+		case err != nil || ex == nil:
 			outcome = OutcomeError
-		case ex.LimitHit != guard.LimitNone:
-			limit = string(ex.LimitHit)
+		default:
+			limit = sandboxLimit(ex.LimitHit)
 		}
 		lang := code.Lang
-		if len(lang) > 32 {
+		if !sandboxLangs[lang] {
 			lang = "other"
 		}
 		attrs := metric.WithAttributes(KeyLang.String(lang), KeyLimit.String(limit), KeyOutcome.String(outcome))

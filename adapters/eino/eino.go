@@ -11,7 +11,12 @@
 // Streaming tools are collected before the result stages run: a stream cannot be
 // scanned for an injection or a secret it has not finished sending. Enhanced
 // (multimodal) results are judged on their text parts; when a result stage rewrites
-// them, only the rewritten text goes back.
+// them, or another part (an image URL, extra fields) holds a secret resolved for
+// the call, only the (rewritten) text goes back.
+//
+// Eino runs compose.ToolsNodeConfig.UnknownToolsHandler (for tool names the model
+// invents) without the tool-call middlewares, so the chain does not see those
+// calls: leave it nil, or make it return a fixed refusal.
 //
 // It is its own Go module so that users of the core module do not pull in Eino.
 package eino
@@ -19,6 +24,7 @@ package eino
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -185,6 +191,7 @@ func textParts(r *schema.ToolResult) string {
 func (m *mw) enhancedInvokable(next compose.EnhancedInvokableToolEndpoint) compose.EnhancedInvokableToolEndpoint {
 	return func(ctx context.Context, in *compose.ToolInput) (*compose.EnhancedInvokableToolOutput, error) {
 		var orig *schema.ToolResult
+		leak := false
 		text, unchanged, err := m.run(ctx, in, func(ctx context.Context, args string) (string, error) {
 			cp := *in
 			cp.Arguments = args
@@ -195,12 +202,19 @@ func (m *mw) enhancedInvokable(next compose.EnhancedInvokableToolEndpoint) compo
 			if out != nil {
 				orig = out.Result
 			}
+			// The result stages judge only the text parts; a resolved secret in
+			// another part's URL, data or extra fields would pass unjudged, so
+			// such a result goes back as its (scrubbed) text only.
+			if sc := guard.ScrubberFromContext(ctx); orig != nil && sc.Len() > 0 {
+				b, err := json.Marshal(orig)
+				leak = err != nil || sc.Contains(string(b))
+			}
 			return textParts(orig), nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		if unchanged && orig != nil {
+		if unchanged && orig != nil && !leak {
 			return &compose.EnhancedInvokableToolOutput{Result: orig}, nil
 		}
 		return &compose.EnhancedInvokableToolOutput{Result: &schema.ToolResult{Parts: []schema.ToolOutputPart{{Type: schema.ToolPartTypeText, Text: text}}}}, nil

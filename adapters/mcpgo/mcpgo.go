@@ -11,6 +11,16 @@
 // chain's generic refusal as text, so the model reads it; the audit detail stays in
 // the chain's auditor.
 //
+// The chain judges the text a model reads in a result: text contents, embedded
+// text resources and the structured content's JSON. A result goes back whole
+// only when the chain left that text unchanged and no other part (an image's
+// metadata, a resource URI) holds a secret resolved for the call; otherwise only
+// the chain's text goes back.
+//
+// mcp-go calls task tools registered with AddTaskTool without any tool-handler
+// middleware: do not register those on a guarded server (a regular tool with
+// Execution.TaskSupport set runs as a task and does pass the middleware).
+//
 // It is its own Go module so that users of the core module do not pull in mcp-go.
 package mcpgo
 
@@ -120,6 +130,13 @@ func Middleware(cfg Config) (server.ToolHandlerMiddleware, error) {
 				return nil, errors.New("mcpgo: tool returned no result")
 			}
 			req.res = res
+			// The result stages judge the text; a resolved secret in parts
+			// they do not read (an image's metadata, a resource URI) would
+			// pass unjudged, so such a result goes back as its text only.
+			if sc := guard.ScrubberFromContext(ctx); sc.Len() > 0 {
+				b, err := json.Marshal(res)
+				req.leak = err != nil || sc.Contains(string(b))
+			}
 			out := &guard.Result{Content: textOf(res)}
 			if res.IsError {
 				out.Metadata = map[string]string{"mcp.is_error": "true"}
@@ -156,7 +173,7 @@ func Middleware(cfg Config) (server.ToolHandlerMiddleware, error) {
 			if r == nil {
 				return mcp.NewToolResultError("The tool returned nothing."), nil
 			}
-			if ex.res != nil && r.Content == textOf(ex.res) {
+			if ex.res != nil && !ex.leak && r.Content == textOf(ex.res) {
 				return ex.res, nil
 			}
 			// The chain rewrote the result (spotlighting, redaction): only its text
@@ -167,20 +184,51 @@ func Middleware(cfg Config) (server.ToolHandlerMiddleware, error) {
 }
 
 type exchange struct {
-	req mcp.CallToolRequest
-	res *mcp.CallToolResult
+	req  mcp.CallToolRequest
+	res  *mcp.CallToolResult
+	leak bool
 }
 
-// textOf concatenates the text contents of a result.
+// textOf concatenates the text a model can read in a result, which is what the
+// chain judges: text contents, embedded text resources (as values or pointers)
+// and the structured content's JSON.
 func textOf(r *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range r.Content {
-		if t, ok := c.(mcp.TextContent); ok {
-			if b.Len() > 0 {
-				b.WriteByte('\n')
+	var parts []string
+	resource := func(rc mcp.ResourceContents) {
+		switch t := rc.(type) {
+		case mcp.TextResourceContents:
+			parts = append(parts, t.Text)
+		case *mcp.TextResourceContents:
+			if t != nil {
+				parts = append(parts, t.Text)
 			}
-			b.WriteString(t.Text)
 		}
 	}
-	return b.String()
+	for _, c := range r.Content {
+		switch t := c.(type) {
+		case mcp.TextContent:
+			parts = append(parts, t.Text)
+		case *mcp.TextContent:
+			if t != nil {
+				parts = append(parts, t.Text)
+			}
+		case mcp.EmbeddedResource:
+			resource(t.Resource)
+		case *mcp.EmbeddedResource:
+			if t != nil {
+				resource(t.Resource)
+			}
+		}
+	}
+	switch {
+	case len(r.RawStructuredContent) > 0:
+		parts = append(parts, string(r.RawStructuredContent))
+	case r.StructuredContent != nil:
+		b, err := json.Marshal(r.StructuredContent)
+		if err != nil {
+			b = []byte("(structured content that cannot be encoded)")
+		}
+		parts = append(parts, string(b))
+	}
+	return strings.Join(parts, "\n")
 }
