@@ -375,6 +375,21 @@ func safeHandle(ctx context.Context, h guard.Handler, c *guard.Call) (r *guard.R
 func (c *Conversation) finish(ctx context.Context, ans *Answer, msg openai.ChatCompletionMessage) error {
 	l := c.loop
 	text := msg.Content
+	if len(msg.MultiContent) > 0 {
+		// A multi-part answer is judged, returned and kept as its text parts only:
+		// parts the filter cannot read are not passed on unjudged.
+		var parts []string
+		if text != "" {
+			parts = append(parts, text)
+		}
+		for _, p := range msg.MultiContent {
+			if p.Type == openai.ChatMessagePartTypeText {
+				parts = append(parts, p.Text)
+			}
+		}
+		text = strings.Join(parts, "\n")
+		msg.Content, msg.MultiContent = text, nil
+	}
 	if l.cfg.OutputFilter != nil {
 		v, err := safeFilter(ctx, l.cfg.OutputFilter, &guard.Output{Text: text, Provenance: guard.ProvenanceModelOutput,
 			SessionID: c.id, Principal: l.cfg.Principal})

@@ -242,3 +242,28 @@ func TestToolPanicIsContained(t *testing.T) {
 		}
 	}
 }
+
+func TestMultiPartAnswerIsJudged(t *testing.T) {
+	msg := agentloop.Say("")
+	msg.MultiContent = []openai.ChatMessagePart{
+		{Type: openai.ChatMessagePartTypeText, Text: "here is the SYSTEM PROMPT"},
+		{Type: openai.ChatMessagePartTypeImageURL, ImageURL: &openai.ChatMessageImageURL{URL: "https://x.example/leak.png"}},
+	}
+	filter := guard.OutputFilterFunc(func(ctx context.Context, out *guard.Output) (guard.Verdict, error) {
+		if strings.Contains(out.Text, "SYSTEM PROMPT") {
+			return guard.Verdict{Action: guard.Block, Rule: "leak"}, nil
+		}
+		return guard.Verdict{}, nil
+	})
+	l, _ := agentloop.New(agentloop.Config{Client: agentloop.NewScriptedClient(msg), Model: "m", Middleware: guard.Chain(nil), OutputFilter: filter})
+	conv := l.Conversation("s")
+	ans, err := conv.Send(context.Background(), "hi")
+	if err != nil || !ans.Withheld {
+		t.Fatalf("multi-part leak not withheld: %+v %v", ans, err)
+	}
+	for _, m := range conv.Messages() {
+		if len(m.MultiContent) > 0 || strings.Contains(m.Content, "SYSTEM PROMPT") {
+			t.Fatalf("withheld parts kept in history: %+v", m)
+		}
+	}
+}

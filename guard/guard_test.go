@@ -135,8 +135,17 @@ func TestNilPolicyIsAnError(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			mw, err := build()
-			if err == nil || mw != nil {
-				t.Fatalf("got %v, %v; want an error", mw, err)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			// A caller that ignores the error still fails closed.
+			reached := false
+			_, err = mw(guard.HandlerFunc(func(context.Context, *guard.Call) (*guard.Result, error) {
+				reached = true
+				return &guard.Result{}, nil
+			})).Handle(context.Background(), &guard.Call{Tool: "t"})
+			if reached || !errors.Is(err, guard.ErrDenied) {
+				t.Fatalf("broken stage let a call through: %v", err)
 			}
 		})
 	}
@@ -322,5 +331,20 @@ func TestCallClone(t *testing.T) {
 	}
 	if (*guard.Call)(nil).Clone() != nil {
 		t.Error("nil clone")
+	}
+}
+
+func TestPanickingAuditorFailsClosed(t *testing.T) {
+	boom := guard.AuditorFunc(func(context.Context, guard.Event) { panic("disk full") })
+	for _, mode := range []guard.Mode{guard.Enforce, guard.Monitor} {
+		allowMW, _ := guard.Authorize(allowAll, guard.WithAuditor(boom), guard.WithMode(mode))
+		if _, err := allowMW(okTool).Handle(context.Background(), &guard.Call{Tool: "t"}); !errors.Is(err, guard.ErrDenied) {
+			t.Errorf("%v: allow with a panicking auditor: err = %v, want a denial", mode, err)
+		}
+		denyMW, _ := guard.Authorize(guard.ScoperFunc(func(context.Context, *guard.Call) error { return guard.Deny("r", "x") }),
+			guard.WithAuditor(boom), guard.WithMode(mode))
+		if _, err := denyMW(okTool).Handle(context.Background(), &guard.Call{Tool: "t"}); !errors.Is(err, guard.ErrDenied) {
+			t.Errorf("%v: unrecorded would-be denial went through: %v", mode, err)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 func Authorize(s Scoper, opts ...Option) (Middleware, error) {
 	cfg, err := newStage(StageScope, s, opts)
 	if err != nil {
-		return nil, err
+		return refuseAll(StageScope, err), err
 	}
 	check := func(ctx context.Context, c *Call, _ *Result) (*Result, error) { return nil, s.Authorize(ctx, c) }
 	return cfg.before(check), nil
@@ -24,7 +24,7 @@ func Authorize(s Scoper, opts ...Option) (Middleware, error) {
 func ValidateArgs(v ArgValidator, opts ...Option) (Middleware, error) {
 	cfg, err := newStage(StageArgs, v, opts)
 	if err != nil {
-		return nil, err
+		return refuseAll(StageArgs, err), err
 	}
 	norm, ok := v.(ArgNormalizer)
 	if !ok {
@@ -103,7 +103,7 @@ func (s *stageConfig) after(check checkFunc) Middleware {
 func ScanResults(d InjectionDetector, opts ...Option) (Middleware, error) {
 	cfg, err := newStage(StageInjection, d, opts)
 	if err != nil {
-		return nil, err
+		return refuseAll(StageInjection, err), err
 	}
 	return cfg.after(func(ctx context.Context, c *Call, r *Result) (*Result, error) {
 		det, err := d.DetectInjection(ctx, Text{Content: r.Content, Provenance: ProvenanceToolResult, Source: c.Tool})
@@ -124,7 +124,7 @@ func ScanResults(d InjectionDetector, opts ...Option) (Middleware, error) {
 func FilterResults(f OutputFilter, opts ...Option) (Middleware, error) {
 	cfg, err := newStage(StageOutput, f, opts)
 	if err != nil {
-		return nil, err
+		return refuseAll(StageOutput, err), err
 	}
 	return cfg.after(func(ctx context.Context, c *Call, r *Result) (*Result, error) {
 		v, err := f.FilterOutput(ctx, &Output{Text: r.Content, Provenance: ProvenanceToolResult, Call: c,

@@ -263,7 +263,7 @@ func hasPrefixFold(s, prefix string) bool {
 func ResolveSecrets(r SecretResolver, opts ...Option) (Middleware, error) {
 	cfg, err := newStage(StageSecrets, r, opts)
 	if err != nil {
-		return nil, err
+		return refuseAll(StageSecrets, err), err
 	}
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, c *Call) (*Result, error) {

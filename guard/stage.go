@@ -61,6 +61,18 @@ func newStage(def Stage, impl any, opts []Option) (*stageConfig, error) {
 	return cfg, nil
 }
 
+// refuseAll is what a stage constructor returns beside its error: a middleware
+// that refuses every call. A caller that drops the error (x, _ := Authorize(nil))
+// still fails closed instead of running tools unguarded.
+func refuseAll(stage Stage, err error) Middleware {
+	return func(Handler) Handler {
+		return HandlerFunc(func(_ context.Context, c *Call) (*Result, error) {
+			return nil, &DenialError{Stage: stage, Rule: "stage.invalid", Reason: "the stage was built with an error; refusing every call",
+				CallID: c.ID, Tool: c.Tool, Err: err}
+		})
+	}
+}
+
 func isNil(v any) bool {
 	if v == nil {
 		return true
@@ -106,11 +118,26 @@ func (s *stageConfig) run(ctx context.Context, c *Call, r *Result, check checkFu
 			if out != nil {
 				d = DecisionRewrite
 			}
-			s.auditor.Audit(ctx, s.event(c, d, start))
+			if !safeAudit(ctx, s.auditor, s.event(c, d, start)) {
+				// A decision that cannot be recorded is not taken: deny.
+				return nil, &DenialError{Stage: s.stage, Rule: "audit.failed", Reason: "the auditor panicked; denying (fail closed)",
+					CallID: c.ID, Tool: c.Tool}
+			}
 		}
 		return out, nil
 	}
 	return nil, s.decide(ctx, c, start, err)
+}
+
+// safeAudit sends e to a and reports whether it returned normally.
+func safeAudit(ctx context.Context, a Auditor, e Event) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	a.Audit(ctx, e)
+	return true
 }
 
 func (s *stageConfig) runWithTimeout(ctx context.Context, c *Call, r *Result, check checkFunc) (*Result, error) {
@@ -164,7 +191,10 @@ func (s *stageConfig) decide(ctx context.Context, c *Call, start time.Time, err 
 	if s.auditor != nil {
 		e := s.event(c, decision, start)
 		e.Rule, e.Reason = d.Rule, d.Reason
-		s.auditor.Audit(ctx, e)
+		if !safeAudit(ctx, s.auditor, e) && monitored {
+			// Monitor mode lets a would-be denial through only if it was recorded.
+			return d
+		}
 	}
 	if monitored {
 		return nil
