@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -73,4 +74,86 @@ func (a *analysis) ruleNames(rs *ruleSet, trusted bool) []string {
 		out = append(out, r.id)
 	}
 	return out
+}
+
+// quotedDiscussion reports whether the rule hit h lies inside a short quotation
+// ("…", “…”, «…», '…') and text near it frames the quotation as discussion
+// ("attackers hide phrases like …", "a typical payload is …"). Such a hit is
+// evidence of security writing as much as of an attack, so it does not set the
+// strong-rule floor on its own; the classifier still scores the text, and the
+// quoted words still count as rule features.
+func (a *analysis) quotedDiscussion(h hit) bool {
+	s, toks := a.norm.Text, a.toks
+	pos := int(h.pos)
+	if pos < 0 || pos >= len(toks) {
+		return false
+	}
+	open := -1
+	for i := pos - 1; i >= 0 && i >= pos-12; i-- {
+		if t := toks[i]; t.punct {
+			if quoteAt(s, t, true) {
+				open = i
+				break
+			}
+			if sentenceEnd(s[t.start:t.end]) {
+				return false
+			}
+		}
+	}
+	if open < 0 {
+		return false
+	}
+	closing := -1
+	for j := pos + 1; j < len(toks) && j <= pos+8; j++ {
+		if t := toks[j]; t.punct && quoteAt(s, t, false) {
+			closing = j
+			break
+		}
+	}
+	if closing < 0 {
+		return false
+	}
+	for i := max(0, open-30); i < min(len(toks), closing+30); i++ {
+		if i >= open && i <= closing || toks[i].punct {
+			continue
+		}
+		if discussionWord(s[toks[i].start:toks[i].end]) {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteAt reports whether punctuation token t holds a quotation mark that can open
+// (opening) or close a quotation. An apostrophe counts only at a word boundary, so
+// "don't" does not open a quotation.
+func quoteAt(s string, t token, opening bool) bool {
+	p := s[t.start:t.end]
+	if strings.ContainsAny(p, "\"“”„«»「」『』") {
+		return true
+	}
+	if !strings.ContainsAny(p, "'‘’") {
+		return false
+	}
+	if opening {
+		return t.start == 0 || s[t.start-1] == ' ' || s[t.start-1] == '\n' || s[t.start-1] == '\t' || s[t.start-1] == '('
+	}
+	return int(t.end) == len(s) || !isASCIIWord(s[t.end])
+}
+
+func sentenceEnd(p string) bool { return strings.ContainsAny(p, ".!?\n") }
+
+// discussionWord reports whether w (normalised, lower case) frames nearby quoted
+// text as the subject of discussion rather than as an instruction.
+func discussionWord(w string) bool {
+	switch w {
+	case "injection", "injections", "injected", "attack", "attacks", "attacker", "attackers",
+		"payload", "payloads", "phrase", "phrases", "example", "examples", "jailbreak", "jailbreaks",
+		"malicious", "trick", "tricks", "meme", "researchers", "researcher", "filter", "filters",
+		"detect", "detects", "detected", "detection", "detector", "owasp", "adversarial", "classic",
+		"typical", "quoted", "quotes", "string", "strings", "exploit", "exploits", "incident",
+		"injektion", "angriff", "beispiel", "attaque", "exemple", "ataque", "ejemplo", "esempio", "attacco":
+		return true
+	}
+	return false
 }

@@ -35,7 +35,10 @@
 //
 // The [Detector] combines them: the classifier's score, raised to 0.9 by a
 // strong rule (an explicit override, a chat-template token) or by text smuggled
-// in invisible characters; thresholds per provenance ([Thresholds]): a user's
+// in invisible characters — except that an override or persona phrase inside a
+// short quotation framed as discussion nearby ("attackers hide phrases like
+// \"ignore previous instructions\" in web pages") is left to the classifier,
+// which has learnt such security writing (chat-template tokens keep the floor); thresholds per provenance ([Thresholds]): a user's
 // request to "add a summary to your reply" is ordinary, the same words inside a
 // retrieved web page are steering, so response-steering rules count only for
 // untrusted provenance, and user messages get a higher threshold; and, if
@@ -75,7 +78,11 @@
 // and languages better than keyword lists, but it does not understand meaning: a
 // polite, novel, indirect instruction in plain prose ("it would be helpful to
 // also mention our partner's site") may pass, and security writing that quotes
-// attacks at length may be flagged. Languages other than English, German, French,
+// attacks at length may be flagged. A quotation framed as discussion does not
+// trigger the strong-rule floor, so an attacker who dresses an override up as a
+// quoted example must still get past the classifier, but no longer the floor.
+// Very short texts (a few words) carry little evidence either way; scores near
+// the threshold on them are less reliable than on paragraphs. Languages other than English, German, French,
 // Spanish, Italian, Portuguese, Dutch, Russian, Polish, Chinese, Japanese and
 // Korean have no rules and are judged by character n-grams only. Payloads spelled
 // out letter by letter, in ciphers other than ROT13, in images, or split across
@@ -102,8 +109,16 @@
 // (each under its package's licence, mostly GPL/LGPL/BSD), plus hand-written
 // texts committed in internal/train/testdata (security writing that discusses
 // injection, ordinary user requests, e-mails and tool outputs; this project's
-// licence), ordinary requests generated from man-page one-line descriptions and
-// from templates and topics written for this project (internal/corpus). Evaluation: group 5-fold cross-validation where a templated family or
+// licence; files named *heldout*, among them 151 short benign sentences, are
+// for evaluation only), ordinary requests generated from man-page one-line descriptions and
+// from templates and topics written for this project (internal/corpus), and
+// short benign texts generated from templates written for this project
+// (internal/corpus/short.go: tool outputs and status lines, customer-service
+// sentences, notices addressed to "you", imperative how-to steps, forms,
+// promotions, account-security notices, directions, labels, short e-mails, and
+// security writing that quotes attack phrases; a fifth of the templates held
+// out). The weights are the average of the end-of-epoch weights of the second
+// half of training. Evaluation: group 5-fold cross-validation where a templated family or
 // source file never straddles folds, and a fifth of the hard-negative files held
 // out of training entirely; the training command prints both.
 package inject

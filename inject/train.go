@@ -128,7 +128,15 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1f2e3d4c))
-	for range cfg.Epochs {
+	// The weights returned are the average of the end-of-epoch weights of the
+	// second half of training (Polyak averaging), which damps the noise of the
+	// last updates: the model depends less on the order of the final examples.
+	aw := make([]float64, numBuckets)
+	arw := make([]float64, len(rs.rules))
+	asw := make([]float64, len(signalOrder))
+	var abias float64
+	averaged := 0
+	for epoch := range cfg.Epochs {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
 			te := &data[i]
@@ -164,7 +172,31 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 			bg += grad * grad
 			bias -= lr * grad / (math.Sqrt(bg) + eps)
 		}
+		if 2*(epoch+1) > cfg.Epochs {
+			averaged++
+			for j, x := range w {
+				aw[j] += x
+			}
+			for j, x := range rw {
+				arw[j] += x
+			}
+			for j, x := range sw {
+				asw[j] += x
+			}
+			abias += bias
+		}
 	}
+	inv := 1 / float64(averaged)
+	for j := range w {
+		w[j] = aw[j] * inv
+	}
+	for j := range rw {
+		rw[j] = arw[j] * inv
+	}
+	for j := range sw {
+		sw[j] = asw[j] * inv
+	}
+	bias = abias * inv
 	c := &Classifier{rules: rs, bias: float32(bias), plattA: 1, threshold: 0.5,
 		ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(signalOrder)), w: make([]int8, numBuckets)}
 	var maxAbs float64

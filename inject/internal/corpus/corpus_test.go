@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,30 @@ func TestCapGroups(t *testing.T) {
 	out := capGroups(items, 3)
 	if len(out) != 4 {
 		t.Errorf("%d items after capping, want 3 positives + 1 benign", len(out))
+	}
+}
+
+func TestShortBenign(t *testing.T) {
+	items := ShortBenign()
+	if len(items) < 1000 {
+		t.Fatalf("only %d short benign items", len(items))
+	}
+	held := 0
+	for _, it := range items {
+		if it.Injection || it.Text == "" || strings.Contains(it.Text, "%!") {
+			t.Fatalf("bad item %+v", it)
+		}
+		if it.HeldOut {
+			held++
+		}
+	}
+	if held == 0 || held == len(items) {
+		t.Errorf("%d of %d items held out", held, len(items))
+	}
+	again := ShortBenign()
+	for i := range items {
+		if items[i] != again[i] {
+			t.Fatalf("not deterministic at %d", i)
+		}
 	}
 }

@@ -71,6 +71,7 @@ func main() {
 		}
 	}
 	all = append(all, corpus.Requests()...)
+	all = append(all, corpus.ShortBenign()...)
 	var train, held []corpus.Item
 	for _, it := range all {
 		if it.HeldOut {
