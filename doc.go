@@ -12,18 +12,18 @@
 // Every guard is a guard.Middleware over one call type, composed with guard.Chain
 // (first = outermost):
 //
-//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ args ▶ secrets ▶ TOOL
-//	model ◀─result─ audit ◀ output ◀ spotlight ◀ injection ◀ secrets ◀
+//		model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ args ▶ secrets ▶ TOOL
+//		model ◀─result─ audit ◀ output ◀ spotlight ◀ injection ◀ secrets ◀
 //
-//   - scope and budget decide before anything reads the arguments (package scope);
-//   - argument validation sees secret placeholders, never values (package sanitize);
-//   - secrets are resolved last, inside the tool runtime, and scrubbed from
-//     everything on the way back (package secrets);
-//   - tool results are untrusted input: scanned for injection and wrapped as data
-//     before the model sees them (package inject);
-//   - outputs are filtered before anyone sees them (package outputguard);
-//   - agent-written code runs in an in-process WebAssembly sandbox (package sandbox);
-//   - MCP servers and clients get the same chain (package mcpguard).
+//	  - scope and budget decide before anything reads the arguments (package scope);
+//	  - argument validation sees secret placeholders, never values (package sanitize);
+//	  - secrets are resolved last, inside the tool runtime, and scrubbed from
+//	    everything on the way back (package secrets);
+//	  - tool results are untrusted input: scanned for injection and wrapped as data
+//	    before the model sees them (package inject);
+//	  - outputs are filtered before anyone sees them (package outputguard);
+//	  - agent-written code runs in an in-process WebAssembly sandbox (package sandbox);
+//	  - MCP servers and clients get the same chain (package mcpguard).
 //
 // Package agentloop runs a guarded tool-call loop for go-openai; package guardtest
 // has conformance checks for your own guards and a fake OpenAI-compatible server.

@@ -485,7 +485,9 @@ func (p *PII) classify(text string, r *numRun, fs []Finding) []Finding {
 	}
 	// A number hidden in a longer run ("ref 7 4111 1111 1111 1111"): try each
 	// window of consecutive groups that ends where a group ends. Windows hold at
-	// most 19 digits, so this is linear in the run's length.
+	// most 19 digits and maxSubGroups groups, so this is linear in the run's
+	// length with a small constant (runs of one-digit groups, "1-1-1-…", are
+	// what an attacker would send).
 	for a := 0; a < len(r.groups); a++ {
 		if a == 0 && r.paren {
 			continue
@@ -493,7 +495,7 @@ func (p *PII) classify(text string, r *numRun, fs []Finding) []Finding {
 		digits := 0
 		best := -1
 		bestKind := 0
-		for b := a + 1; b <= len(r.groups); b++ {
+		for b := a + 1; b <= len(r.groups) && b-a <= maxSubGroups; b++ {
 			digits += r.groups[b-1][1] - r.groups[b-1][0]
 			if digits > 19 {
 				break
@@ -514,6 +516,12 @@ func (p *PII) classify(text string, r *numRun, fs []Finding) []Finding {
 	}
 	return fs
 }
+
+// maxSubGroups is the most groups a number found inside a longer run can have:
+// a card grouped in threes or more (cardGrouping) has at most six groups in its
+// 19 digits, an SSN three, a North American phone number four; the other
+// formats are recognised only as a whole run.
+const maxSubGroups = 6
 
 // classifyWindow reports the kind of number w holds. whole is set when w is the
 // entire run (which may start with '+' or a parenthesised area code).

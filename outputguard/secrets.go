@@ -176,12 +176,10 @@ func (s *Secrets) Scan(text string) []Finding {
 		}
 	}
 	if s.builtins != nil {
+		// A private key's finding already spans its key material, to the END
+		// line or to the end of the text (see secrets.Scanner.Scan).
 		for _, f := range s.builtins.Scan(text) {
-			end := f.End
-			if strings.HasPrefix(text[f.Start:], "-----BEGIN ") {
-				end = pemEnd(text, f.Start, f.End)
-			}
-			fs = s.add(fs, "secret."+f.Rule, "", f.Start, end)
+			fs = s.add(fs, "secret."+f.Rule, "", f.Start, f.End)
 		}
 	}
 	for _, sc := range s.scanners {
@@ -274,20 +272,4 @@ func base64Core(enc *base64.Encoding, raw string, pad int) string {
 		return ""
 	}
 	return e[skip:full]
-}
-
-// pemEnd extends a PEM header match [start, end) over the key material: to the
-// end of the matching END line, or to the end of the text when there is none
-// (a key cut off is still a key).
-func pemEnd(text string, start, end int) int {
-	hdr := text[start:end]
-	label := strings.TrimSuffix(strings.TrimPrefix(hdr, "-----BEGIN "), "-----")
-	if label == hdr {
-		return end
-	}
-	marker := "-----END " + label + "-----"
-	if k := strings.Index(text[end:], marker); k >= 0 {
-		return end + k + len(marker)
-	}
-	return len(text)
 }

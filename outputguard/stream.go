@@ -173,17 +173,9 @@ func (s *Stream) step(final bool) (string, error) {
 		for cut > 0 && cut < len(pending) && !utf8.RuneStart(pending[cut]) {
 			cut--
 		}
-		// Move the cut before every match it would split; overlapping matches can
-		// chain, so repeat until none is split (cut only decreases). This comes
-		// last, so nothing moves the cut back into a match.
-		for moved := true; moved; {
-			moved = false
-			for _, f := range fs {
-				if f.Start-off < cut && f.End-off > cut {
-					cut, moved = max(0, f.Start-off), true
-				}
-			}
-		}
+		// Move the cut before every match it would split. This comes last, so
+		// nothing moves the cut back into a match.
+		cut = cutBeforeMatches(fs, off, cut)
 	}
 	if cut == 0 && !final {
 		return "", nil
@@ -220,6 +212,43 @@ func (s *Stream) step(final bool) (string, error) {
 	s.released = strings.Clone(rel0)
 	s.buf = append(s.buf[:0], pending[cut:]...)
 	return out, nil
+}
+
+// cutBeforeMatches returns cut moved before every finding that would split
+// it. Overlapping findings chain (moving the cut to the start of one can split
+// another), so the cut goes to the start of the union of overlapping findings
+// that holds it: found with one sort and one sweep, where moving the cut one
+// finding at a time until none is split costs the square of the number of
+// findings when an attacker strings overlapping matches together. Spans are
+// given in window coordinates; off is where pending text starts.
+func cutBeforeMatches(fs []Finding, off, cut int) int {
+	spans := make([][2]int, 0, len(fs))
+	for _, f := range fs {
+		if f.Start < f.End && f.Start-off < cut {
+			spans = append(spans, [2]int{f.Start - off, f.End - off})
+		}
+	}
+	if len(spans) == 0 {
+		return cut
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	// Sweep the unions of spans that overlap (a span starting where the union
+	// ends does not: a cut there splits neither).
+	us, ue := spans[0][0], spans[0][1]
+	for _, sp := range spans[1:] {
+		if sp[0] < ue {
+			ue = max(ue, sp[1])
+			continue
+		}
+		if us < cut && cut < ue {
+			return max(0, us)
+		}
+		us, ue = sp[0], sp[1]
+	}
+	if us < cut && cut < ue {
+		return max(0, us)
+	}
+	return cut
 }
 
 // safeScan runs a scanner, turning a panic into a blocking finding.

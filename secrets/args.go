@@ -18,7 +18,8 @@ var _ guard.ArgValidator = (*Scanner)(nil)
 // or value. Tools get credentials through ${secret:NAME} placeholders; a model
 // that writes a key itself has seen it somewhere it should not have, or is being
 // steered into exfiltrating it. Placeholders are not secrets and pass. Invalid
-// JSON is denied.
+// JSON is denied. The allow-list pragma is not honoured (the model writes the
+// arguments).
 func (s *Scanner) ValidateArgs(ctx context.Context, c *guard.Call) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -46,7 +47,7 @@ func (s *Scanner) ValidateArgs(ctx context.Context, c *guard.Call) error {
 		if !ok || len(str) < 6 {
 			continue
 		}
-		if fs := s.Scan(str); len(fs) > 0 {
+		if fs := s.scan(str, false); len(fs) > 0 {
 			rules := make([]string, 0, len(fs))
 			for _, f := range fs {
 				rules = append(rules, f.Rule)

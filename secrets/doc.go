@@ -26,7 +26,7 @@
 //   - [Memory] holds a fixed map (tests and examples);
 //   - [Vault] reads a HashiCorp Vault or OpenBao KV v2 engine over HTTP;
 //   - [Chain] tries resolvers in order, moving on only on [ErrNotFound];
-//   - [Cache] remembers values for a TTL, keyed by tool, role and subject;
+//   - [Cache] remembers values for a TTL, keyed by tool, principal and session;
 //   - [ToolPolicy] limits each secret to the tools allowed to use it, so
 //     send_email cannot resolve the payment key even if a prompt injection puts
 //     the placeholder in its arguments.
@@ -40,8 +40,15 @@
 // keys, JWTs, credentials in URLs and connection strings, and values assigned to
 // secret-looking names, judged by heuristics and Shannon entropy. One
 // Aho–Corasick pass over the input finds the rules' keywords; a rule's pattern
-// runs only on the line around a hit, so the cost grows with the input, not the
-// number of rules. Lines marked "pragma: allowlist secret" are skipped. It is
+// runs only on a bounded window of the line around a hit (hits inside a window
+// already scanned, or inside a secret already found, are skipped), so the cost
+// is linear in the input whatever its shape (one megabyte-long line of
+// keywords, invalid UTF-8, repeated PEM headers), not dependent on the number
+// of rules. A private key is reported from its BEGIN line to its END line (to
+// the end of the text when that is missing), so redaction removes the key
+// material too. Lines marked "pragma: allowlist secret" are skipped by
+// [Scanner.Scan] and [Scanner.Redact] (source files), but not by FilterOutput or
+// ValidateArgs, whose text an attacker may write. It is
 // also a [guard.OutputFilter] (block or redact secrets in results and answers)
 // and a [guard.ArgValidator] (deny raw secrets a model writes into tool
 // arguments, where only placeholders belong).
@@ -63,7 +70,10 @@
 // Scrubbing finds the values it knows in the encodings it knows: a tool that
 // transforms a value otherwise (reverses it, encrypts it, changes the case of
 // some letters, splits it across results, double-encodes it) can still leak it,
-// and encodings shorter than [guard.MinEncodedLen] bytes are not replaced. A tool that sends a value to
+// and encodings shorter than [guard.MinEncodedLen] bytes are not replaced.
+// Only the values resolved for the call are scrubbed from its result: a tool that
+// keeps a value and returns it from a later call without the placeholder is not
+// caught by the stage (use the [Scanner] as an output filter for known formats). A tool that sends a value to
 // the network is governed by the scope package's transport, not by this package.
 // The scanner is heuristic: it misses secrets with no recognisable format
 // assigned to neutral names, and flags some test fixtures and example keys. On

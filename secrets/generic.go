@@ -3,6 +3,7 @@ package secrets
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // genericRules returns the keyword-assignment detectors: a value assigned to (or
@@ -220,7 +221,9 @@ func likelySecret(v string, quoted, strong, inQuery bool) bool {
 	if letters+digits == 0 || 2*maxCount > len(v) {
 		return false
 	}
-	if isTemplateOrReference(v) || hasPlaceholderWord(v) {
+	var lowBuf [512]byte
+	lv := lowerASCII(lowBuf[:0], v) // once: each check below reads it
+	if isTemplateOrReference(v, lv) || hasPlaceholderWord(lv) {
 		return false
 	}
 	if digits == len(v) && len(v) < 8 {
@@ -252,7 +255,7 @@ func likelySecret(v string, quoted, strong, inQuery bool) bool {
 	} else if snakeOrKebabName(v) || shortPhrase(v) || pathLike(v) || concatenation(v) {
 		return false // a name (env var, header, key name) or a label, not a value
 	}
-	switch strings.ToLower(v) {
+	switch lv {
 	case "password", "passwd", "secret", "token", "changeme", "letmein", "username", "credential", "credentials":
 		return false
 	}
@@ -375,9 +378,10 @@ func snakeOrKebabName(v string) bool {
 	return lower == 0 || upperC == 0 || upperC == sep+1
 }
 
-func isTemplateOrReference(v string) bool {
+// isTemplateOrReference judges v, whose ASCII-lower-cased form is lv.
+func isTemplateOrReference(v, lv string) bool {
 	for _, p := range [...]string{"${", "{{", "<%", "#{", "%(", "%s", "$(", "process.env", "os.environ", "os.getenv", "env.", "env[", "getenv(", "secrets.", "vault:", "arn:aws:"} {
-		if strings.HasPrefix(strings.ToLower(v), p) {
+		if strings.HasPrefix(lv, p) {
 			return true
 		}
 	}
@@ -390,14 +394,19 @@ func isTemplateOrReference(v string) bool {
 	return v[0] == '%' && v[len(v)-1] == '%'
 }
 
-func hasPlaceholderWord(v string) bool {
-	lv := strings.ToLower(v)
-	for _, w := range [...]string{"example", "fake", "dummy", "changeme", "change_me", "change-me", "placeholder", "your_", "your-", "yourpass", "redacted", "insert", "xxxx", "****", "sample", "<your", "replace_", "replaceme", "notreal", "not_real", "todo"} {
-		if strings.Contains(lv, w) {
-			return true
-		}
-	}
-	return false
+// placeholderWords are the words that mark a value as an example, not a secret.
+var placeholderWords = [...]string{"example", "fake", "dummy", "changeme", "change_me", "change-me", "placeholder", "your_", "your-", "yourpass", "redacted", "insert", "xxxx", "****", "sample", "<your", "replace_", "replaceme", "notreal", "not_real", "todo"}
+
+// placeholderAC finds every placeholder word in one pass: a value is judged
+// for each keyword hit, so 21 substring searches per value were the scanner's
+// cost on text dense with keywords.
+var placeholderAC = sync.OnceValue(func() *acMatcher { return newACMatcher(placeholderWords[:]) })
+
+// hasPlaceholderWord reports whether lv (lower-cased) holds a placeholder word.
+func hasPlaceholderWord(lv string) bool {
+	found := false
+	placeholderAC().scan(lv, func(int, int) { found = true })
+	return found
 }
 
 func uuidLike(v string) bool {
@@ -435,4 +444,15 @@ func hasDigit(v string) bool { return strings.ContainsAny(v, "0123456789") }
 func concatenation(v string) bool {
 	t := strings.TrimSpace(v)
 	return t != "" && (t[0] == '+' || t[len(t)-1] == '+' || t[len(t)-1] == ',' || strings.HasPrefix(t, ". ") || strings.HasSuffix(t, " ."))
+}
+
+// lowerASCII appends s with ASCII letters lower-cased to dst and returns it as a
+// string. Unlike strings.ToLower it costs one pass whatever the bytes (invalid
+// UTF-8 made ToLower, called per check, the scanner's hot spot); the words it is
+// compared with are ASCII.
+func lowerASCII(dst []byte, s string) string {
+	for i := 0; i < len(s); i++ {
+		dst = append(dst, foldTable[s[i]])
+	}
+	return string(dst)
 }

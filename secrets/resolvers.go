@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,19 @@ var ErrNotFound = errors.New("secrets: not found")
 
 func notFound(kind, name string) error {
 	return fmt.Errorf("secrets: %s: %q: %w", kind, name, ErrNotFound)
+}
+
+// isNil reports whether r is nil or holds a nil pointer, func or map (a typed
+// nil would pass an r == nil check and panic on first use).
+func isNil(r guard.SecretResolver) bool {
+	if r == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(r); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Interface, reflect.Slice, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Memory resolves secrets from a fixed in-memory set. It is meant for tests and
@@ -127,7 +141,7 @@ func NewChain(rs ...guard.SecretResolver) (*Chain, error) {
 		return nil, fmt.Errorf("secrets: chain: no resolvers: %w", guard.ErrNilPolicy)
 	}
 	for i, r := range rs {
-		if r == nil {
+		if isNil(r) {
 			return nil, fmt.Errorf("secrets: chain: resolver %d: %w", i, guard.ErrNilPolicy)
 		}
 	}
@@ -168,7 +182,7 @@ var _ guard.SecretResolver = (*ToolPolicy)(nil)
 
 // NewToolPolicy wraps r with the allow-list in cfg. A nil r is an error.
 func NewToolPolicy(r guard.SecretResolver, cfg ToolPolicyConfig) (*ToolPolicy, error) {
-	if r == nil {
+	if isNil(r) {
 		return nil, fmt.Errorf("secrets: tool policy: %w", guard.ErrNilPolicy)
 	}
 	allow := make(map[string][]string, len(cfg.Allow))
@@ -216,9 +230,11 @@ type CacheConfig struct {
 }
 
 // Cache remembers values resolved by another resolver for a TTL. Entries are keyed
-// by the name and by the call's tool, role and subject, so a cached value is never
-// handed to a call the wrapped resolver would have refused, whichever way
-// resolvers are nested. Errors are not cached.
+// by the name and by the call's tool, principal (subject, role and scopes) and
+// session, so a cached value is never handed to a call that differs in any of
+// those from the one the wrapped resolver allowed. A refusal that depends on
+// anything else (the call's arguments or metadata, the session's history, the
+// time) must wrap the cache rather than be wrapped by it. Errors are not cached.
 type Cache struct {
 	r   guard.SecretResolver
 	cfg CacheConfig
@@ -227,7 +243,7 @@ type Cache struct {
 	entries map[cacheKey]cacheEntry
 }
 
-type cacheKey struct{ tool, role, subject, name string }
+type cacheKey struct{ tool, role, subject, scopes, session, name string }
 
 type cacheEntry struct {
 	s       guard.Secret
@@ -238,7 +254,7 @@ var _ guard.SecretResolver = (*Cache)(nil)
 
 // NewCache wraps r with a TTL cache. A nil r or a TTL ≤ 0 is an error.
 func NewCache(r guard.SecretResolver, cfg CacheConfig) (*Cache, error) {
-	if r == nil {
+	if isNil(r) {
 		return nil, fmt.Errorf("secrets: cache: %w", guard.ErrNilPolicy)
 	}
 	if cfg.TTL <= 0 {
@@ -264,6 +280,7 @@ func (c *Cache) ResolveSecret(ctx context.Context, ref string) (guard.Secret, er
 	k := cacheKey{name: ref}
 	if call := guard.CallFromContext(ctx); call != nil {
 		k.tool, k.role, k.subject = call.Tool, call.Principal.Role, call.Principal.Subject
+		k.scopes, k.session = fmt.Sprintf("%q", call.Principal.Scopes), call.SessionID
 	}
 	now := c.cfg.Now()
 	c.mu.Lock()

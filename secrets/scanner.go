@@ -149,10 +149,18 @@ const (
 
 // Scan returns the secrets found in text, ordered by position. Overlapping
 // findings are reduced to one, the earlier rule in priority order winning.
-// Lines holding "pragma: allowlist secret" are skipped.
-func (s *Scanner) Scan(text string) []Finding {
+// Lines holding "pragma: allowlist secret" are skipped. A private key's finding
+// spans from its BEGIN line to the end of its END line, or to the end of the
+// text when the END line is missing. The cost is linear in the length of text
+// whatever its shape (long lines, keywords repeated back to back).
+func (s *Scanner) Scan(text string) []Finding { return s.scan(text, true) }
+
+// scan is Scan; pragma says whether allow-list pragmas are honoured. They are
+// not in text an attacker may write (tool results, model output, arguments):
+// there the pragma would let a leak through.
+func (s *Scanner) scan(text string, pragma bool) []Finding {
 	var found []Finding
-	scannedTo := make([]int, len(s.rules)) // per rule: the window end scanned so far
+	scannedTo := make([]int, len(s.rules)) // per rule: the window end scanned, or the finding end reported, so far
 	for i := range scannedTo {
 		scannedTo[i] = -1
 	}
@@ -167,7 +175,18 @@ func (s *Scanner) Scan(text string) []Finding {
 			}
 			r := &s.rules[ref.rule]
 			if r.check != nil {
-				found = append(found, r.check(window{text: text, start: start, end: end, hit: start, hitEnd: end})...)
+				// A hit inside a secret this rule already reported is redacted
+				// with it: judging it again costs a value's length per hit, which
+				// text made of keywords ("pwd=pwd=pwd=…") turns into the scan's
+				// whole cost.
+				if start < scannedTo[ref.rule] {
+					continue
+				}
+				fs := r.check(window{text: text, start: start, end: end, hit: start, hitEnd: end})
+				for _, f := range fs {
+					scannedTo[ref.rule] = max(scannedTo[ref.rule], f.End)
+				}
+				found = append(found, fs...)
 				continue
 			}
 			if end <= scannedTo[ref.rule] {
@@ -184,10 +203,10 @@ func (s *Scanner) Scan(text string) []Finding {
 	if len(found) == 0 {
 		return nil
 	}
-	return s.dedupe(text, found)
+	return s.dedupe(text, found, pragma)
 }
 
-func (s *Scanner) dedupe(text string, found []Finding) []Finding {
+func (s *Scanner) dedupe(text string, found []Finding, pragma bool) []Finding {
 	prio := make(map[string]int, len(s.rules)+1)
 	for i, r := range s.rules {
 		prio[r.id] = i
@@ -195,7 +214,19 @@ func (s *Scanner) dedupe(text string, found []Finding) []Finding {
 	prio["discord-bot-token"] = len(s.rules)
 	prio["high-entropy-assignment"] = len(s.rules) + 1
 	// Drop allow-listed lines.
-	found = slices.DeleteFunc(found, func(f Finding) bool { return allowlisted(text, f.Start) })
+	if pragma {
+		if lines := allowlistedLines(text); len(lines) > 0 {
+			found = slices.DeleteFunc(found, func(f Finding) bool {
+				k, _ := slices.BinarySearchFunc(lines, f.Start, func(l [2]int, pos int) int {
+					if l[1] <= pos {
+						return -1
+					}
+					return 1
+				})
+				return k < len(lines) && lines[k][0] <= f.Start
+			})
+		}
+	}
 	slices.SortFunc(found, func(a, b Finding) int {
 		if a.Start != b.Start {
 			return a.Start - b.Start
@@ -213,18 +244,74 @@ func (s *Scanner) dedupe(text string, found []Finding) []Finding {
 		}
 		out = append(out, f)
 	}
+	return extendPrivateKeys(text, out)
+}
+
+// extendPrivateKeys extends each private-key finding (the BEGIN line) over the
+// key material to the end of its END line, or to the end of the text when
+// there is none (a key cut off is still a key), and drops the findings the
+// extended span covers. fs is sorted and free of overlaps; each search for an
+// END line starts past the previous one, so the pass is linear in the text
+// however many BEGIN lines it holds.
+func extendPrivateKeys(text string, fs []Finding) []Finding {
+	out := fs[:0]
+	coveredTo := -1
+	for _, f := range fs {
+		if f.Start < coveredTo {
+			continue // inside the key before it
+		}
+		if f.Rule == "private-key" {
+			f.End = pemEnd(text, f.Start, f.End)
+			coveredTo = f.End
+		}
+		out = append(out, f)
+	}
 	return out
 }
 
-func allowlisted(text string, pos int) bool {
-	ls := strings.LastIndexByte(text[:pos], '\n') + 1
-	le := strings.IndexByte(text[pos:], '\n')
-	if le < 0 {
-		le = len(text)
-	} else {
-		le += pos
+// pemEnd returns the end of the END line matching the PEM header text[start:end],
+// or len(text) when there is none.
+func pemEnd(text string, start, end int) int {
+	label := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(text[start:end], "-----BEGIN"), "-----"))
+	marker := "-----END " + label + "-----"
+	if k := strings.Index(text[end:], marker); k >= 0 {
+		return end + k + len(marker)
 	}
-	return strings.Contains(text[ls:le], "pragma: allowlist secret")
+	return len(text)
+}
+
+const allowPragma = "pragma: allowlist secret"
+
+// allowlistedLines returns the [start, end) ranges of the lines holding the
+// allow-list pragma, in order. It reads text once, so a long line with many
+// findings costs no more than a short one (checking each finding's line on its
+// own was quadratic in the line's length).
+func allowlistedLines(text string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(text); {
+		j := strings.Index(text[i:], allowPragma)
+		if j < 0 {
+			break
+		}
+		p := i + j
+		ls := strings.LastIndexByte(text[i:p], '\n') + 1 + i
+		if len(out) > 0 && ls < out[len(out)-1][1] {
+			ls = out[len(out)-1][0]
+		}
+		le := strings.IndexByte(text[p:], '\n')
+		if le < 0 {
+			le = len(text)
+		} else {
+			le += p
+		}
+		if len(out) > 0 && out[len(out)-1][0] == ls {
+			out[len(out)-1][1] = le
+		} else {
+			out = append(out, [2]int{ls, le})
+		}
+		i = le + 1
+	}
+	return out
 }
 
 // lineWindow returns the line around [start, end), cut to a bounded size.
@@ -280,8 +367,10 @@ func (s *Scanner) Contains(text string) bool { return len(s.Scan(text)) > 0 }
 
 // Redact returns text with every finding replaced by "[REDACTED:rule]", and the
 // findings.
-func (s *Scanner) Redact(text string) (string, []Finding) {
-	fs := s.Scan(text)
+func (s *Scanner) Redact(text string) (string, []Finding) { return s.redactText(text, true) }
+
+func (s *Scanner) redactText(text string, pragma bool) (string, []Finding) {
+	fs := s.scan(text, pragma)
 	if len(fs) == 0 {
 		return text, nil
 	}
@@ -298,7 +387,8 @@ func (s *Scanner) Redact(text string) (string, []Finding) {
 
 // FilterOutput implements [guard.OutputFilter]: text holding a secret is blocked
 // (rule "secrets.leak"), or rewritten with the secrets redacted when the scanner
-// was built with Redact.
+// was built with Redact. The allow-list pragma is not honoured: the text may be
+// written by an attacker, who would add it to let a secret through.
 func (s *Scanner) FilterOutput(ctx context.Context, out *guard.Output) (guard.Verdict, error) {
 	if err := ctx.Err(); err != nil {
 		return guard.Verdict{}, err
@@ -306,7 +396,7 @@ func (s *Scanner) FilterOutput(ctx context.Context, out *guard.Output) (guard.Ve
 	if out == nil {
 		return guard.Verdict{}, errors.New("secrets: scanner: nil output")
 	}
-	red, fs := s.Redact(out.Text)
+	red, fs := s.redactText(out.Text, false)
 	if len(fs) == 0 {
 		return guard.Verdict{Action: guard.Allow}, nil
 	}
