@@ -1,0 +1,5 @@
+//go:build !race
+
+package outputguard
+
+const raceEnabled = false

@@ -1,0 +1,198 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentguard/agentguard/guard"
+)
+
+// pathologicalShapes returns inputs of about n bytes shaped against a scanner
+// that is not linear in its input: one long line of keywords back to back,
+// long runs of token bytes, repeated markers and invalid UTF-8. Each shape
+// once cost seconds per megabyte or grew faster than its input.
+func pathologicalShapes(n int) []struct{ name, text string } {
+	rep := func(s string) string { return strings.Repeat(s, n/len(s)+1)[:n] }
+	return []struct{ name, text string }{
+		{"password-repeat", rep("password=")},
+		{"password-quote", rep(`password="`)},
+		{"pwd-repeat", rep("pwd=")},
+		{"aws-repeat", rep("aws_secret_access_key=")},
+		{"sig-repeat", rep("?sv=2020-01-01&sig=")},
+		{"server-semicolon", rep("server=a;password=")},
+		{"mysql-repeat", rep("mysql -")},
+		{"apikey-header", rep("x-api-key: ")},
+		{"xml-repeat", rep("<password>")},
+		{"begin-repeat", rep("-----BEGIN ")},
+		{"begin-key-repeat", rep("-----BEGIN RSA PRIVATE KEY-----")},
+		{"begin-key-lines", rep("-----BEGIN RSA PRIVATE KEY-----\n")},
+		{"url-cred-repeat", rep("postgres://u:p")},
+		{"url-at-repeat", rep("https://user:pass@")},
+		{"at-repeat", rep("@")},
+		{"base64-run", rep("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkrLw")},
+		{"hex-run", rep("0123456789abcdef")},
+		{"assign-base64", rep("k=QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkrLw ")},
+		{"akia-space", rep(" AKIA")},
+		{"eyj-dot", rep("eyJhbGciOi.eyJ")},
+		{"key-eq", rep("?key=")},
+		{"bearer-repeat", rep("authorization: bearer ")},
+		{"artifactory-akc", "AKC" + rep("a")},
+		{"punct-repeat", rep("-_-.")},
+		{"pragma-repeat", rep("pragma: allowlist secret password=abcdefgh ")},
+		{"invalid-utf8", rep("\xff\xfepassword=\xc3")},
+		{"many-findings", rep("ghp_0123456789abcdefghijABCDEFGHIJ012345 ")},
+		{"discord-dots", rep("MTIzNDU2Nzg5MDEyMzQ1Njc4.abcdef.")},
+		{"all-keywords", rep(allKeywordsLine())},
+	}
+}
+
+// linearSizes are the two input sizes compared: 256 KB and 1 MB, smaller under
+// -short and much smaller under the race detector, which slows regular
+// expressions down about ten times.
+func linearSizes() (small, big int) {
+	switch {
+	case raceEnabled:
+		return 16 << 10, 64 << 10
+	case testing.Short():
+		return 64 << 10, 256 << 10
+	}
+	return 256 << 10, 1 << 20
+}
+
+// measure returns the wall-clock and CPU time of f.
+func measure(f func()) (wall, cpu time.Duration) {
+	c0, t0 := processCPU(), time.Now()
+	f()
+	return time.Since(t0), processCPU() - c0
+}
+
+// TestLinearTimeScan scans each pathological shape at two sizes four times
+// apart. It fails only on catastrophic slowness (over 5 s for the larger
+// input) or when the cost grows more than 12 times for 4 times the input,
+// which no linear scanner does. The machine may be shared, so the bounds are
+// generous and both are judged on CPU time where the platform reports it (wall
+// time under load measures the other processes); both times are logged.
+func TestLinearTimeScan(t *testing.T) {
+	s := newTestScanner(t)
+	small, big := linearSizes()
+	smalls, bigs := pathologicalShapes(small), pathologicalShapes(big)
+	for i := range bigs {
+		name := bigs[i].name
+		t.Run(name, func(t *testing.T) {
+			checkLinear(t, func(text string) { s.Redact(text) }, smalls[i].text, bigs[i].text)
+		})
+	}
+}
+
+// TestLinearTimeValidateArgs checks the argument validator, which scans every
+// decoded JSON string on its own, on many short strings and on deep nesting.
+func TestLinearTimeValidateArgs(t *testing.T) {
+	s := newTestScanner(t)
+	small, big := linearSizes()
+	for _, c := range []struct{ name, unit, open, close string }{
+		{"many-strings", `"password=abcdef"`, "[", "]"},
+		{"deep-arrays", `"pwd=x"`, "[[", "]]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := func(n int) string {
+				k := n / (len(c.unit) + 1)
+				if c.open == "[[" { // nest one array per unit
+					return strings.Repeat("["+c.unit+",", k) + "1" + strings.Repeat("]", k)
+				}
+				return "[" + strings.TrimSuffix(strings.Repeat(c.unit+",", k), ",") + "]"
+			}
+			validate := func(a string) {
+				if err := s.ValidateArgs(context.Background(), &guard.Call{Tool: "t", Args: json.RawMessage(a)}); err != nil && !errors.Is(err, guard.ErrDenied) {
+					t.Error(err)
+				}
+			}
+			checkLinear(t, validate, args(small), args(big))
+		})
+	}
+}
+
+// checkLinear times scan on small and big (four times longer) and fails on
+// catastrophic or super-linear cost, measuring twice before failing.
+func checkLinear(t *testing.T, scan func(string), small, big string) {
+	t.Helper()
+	const floor = 5 * time.Millisecond // below this, timer noise dominates
+	var msg string
+	for range 2 {
+		ws, cs := measure(func() { scan(small) })
+		wb, cb := measure(func() { scan(big) })
+		ts, tb := cs, cb
+		if ts <= 0 || tb <= 0 { // no CPU clock: use wall time
+			ts, tb = ws, wb
+		}
+		ratio := float64(tb) / float64(max(ts, floor))
+		t.Logf("%d KB: %v (cpu %v); %d KB: %v (cpu %v); ratio %.1f",
+			len(small)>>10, ws.Round(time.Millisecond), cs.Round(time.Millisecond),
+			len(big)>>10, wb.Round(time.Millisecond), cb.Round(time.Millisecond), ratio)
+		switch {
+		case tb > 5*time.Second:
+			msg = fmt.Sprintf("%d KB took %v: catastrophic slowness", len(big)>>10, tb)
+		case ratio > 12:
+			msg = fmt.Sprintf("cost grew %.1f times for 4 times the input: super-linear", ratio)
+		default:
+			return
+		}
+	}
+	t.Error(msg)
+}
+
+// BenchmarkScanPathological measures the scanner on 1 MB of the shapes that
+// once cost the most.
+func BenchmarkScanPathological(b *testing.B) {
+	want := map[string]bool{"password-repeat": true, "aws-repeat": true, "sig-repeat": true,
+		"invalid-utf8": true, "begin-key-repeat": true, "pwd-repeat": true}
+	for _, sh := range pathologicalShapes(1 << 20) {
+		if want[sh.name] {
+			b.Run(sh.name+"-1MB", func(b *testing.B) { benchScan(b, sh.text) })
+		}
+	}
+}
+
+// A private key is redacted from its BEGIN line to its END line, and a key
+// without an END line to the end of the text; text after the key stays.
+func TestRedactPrivateKey(t *testing.T) {
+	s := newTestScanner(t)
+	const body = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n"
+	begin, end := "-----BEGIN RSA PRIVATE "+"KEY-----\n", "-----END RSA PRIVATE "+"KEY-----"
+	for _, c := range []struct{ name, in, want string }{
+		{"whole block", "key:\n" + begin + body + end + "\nafter", "key:\n[REDACTED:private-key]\nafter"},
+		{"no END line", "key:\n" + begin + body, "key:\n[REDACTED:private-key]"},
+		{"two keys", begin + body + end + "\nand\n" + begin + body + end, "[REDACTED:private-key]\nand\n[REDACTED:private-key]"},
+		{"secret after key", begin + body + end + "\nghp_0123456789abcdefghijABCDEFGHIJ012345",
+			"[REDACTED:private-key]\n[REDACTED:github-pat]"},
+		{"other label's END", begin + body + "-----END EC PRIVATE " + "KEY-----\nmore", "[REDACTED:private-key]"},
+		{"repeated BEGIN lines", strings.Repeat(begin, 3) + body + end + " tail", "[REDACTED:private-key] tail"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, fs := s.Redact(c.in)
+			if got != c.want {
+				t.Errorf("Redact = %q, want %q (%v)", got, c.want, fs)
+			}
+			if strings.Contains(got, "MIIE") {
+				t.Errorf("key material left in %q", got)
+			}
+		})
+	}
+}
+
+// allKeywordsLine returns one line holding a keyword of every rule, so that a
+// window of text wakes up every rule at once.
+func allKeywordsLine() string {
+	var b strings.Builder
+	for _, r := range compiledRules() {
+		for _, k := range r.keywords {
+			b.WriteString(k.lit)
+			b.WriteString("=x ")
+		}
+	}
+	return b.String()
+}
