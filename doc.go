@@ -12,7 +12,7 @@
 // Every guard is a guard.Middleware over one call type, composed with guard.Chain
 // (first = outermost):
 //
-//		model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ args ▶ secrets ▶ TOOL
+//		model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ flow ▶ args ▶ secrets ▶ TOOL
 //		model ◀─result─ audit ◀ output ◀ spotlight ◀ injection ◀ secrets ◀
 //
 //	  - scope and budget decide before anything reads the arguments (package scope);

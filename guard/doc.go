@@ -19,7 +19,7 @@
 // [Chain] composes middlewares with the first outermost, and the order is part of
 // the contract:
 //
-//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ args ▶ secrets ▶ TOOL
+//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ flow ▶ args ▶ secrets ▶ TOOL
 //	model ◀─result─ audit ◀ output ◀ spotlight ◀ injection ◀ secrets ◀
 //
 // Scope and budget run before anything reads the arguments; argument validation

@@ -55,7 +55,7 @@ func (d Decision) String() string {
 
 // Stage names a position in the chain. Order matters and is part of the contract:
 //
-//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ args ▶ secrets ▶ TOOL
+//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ flow ▶ args ▶ secrets ▶ TOOL
 //	model ◀─result─ audit ◀ output ◀ spotlight ◀ injection ◀ secrets ◀
 type Stage string
 

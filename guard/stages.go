@@ -16,7 +16,7 @@ package guard
 //
 // which is the order of the design:
 //
-//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ args ▶ secrets ▶ TOOL
+//	model ──call──▶ audit ▶ budget ▶ scope ▶ approval ▶ flow ▶ args ▶ secrets ▶ TOOL
 //	model ◀─result─ audit ◀ output ◀ spotlight ◀ injection ◀ secrets ◀
 type Stages struct {
 	// Audit is outermost: it sees every call and every outcome (tracing, logs).
