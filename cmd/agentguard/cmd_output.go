@@ -174,7 +174,7 @@ func runOutput(ctx context.Context, e *env, args []string) int {
 				}
 				break
 			}
-			text, perr := outputLineText(strings.TrimRight(line, "\r\n"))
+			text, perr := jsonlText(strings.TrimRight(line, "\r\n"))
 			if perr != "" {
 				blocked = true
 				_ = enc.Encode(outputLine{Categories: []string{}, Error: fmt.Sprintf("line %d: %s", n, perr)})
@@ -266,26 +266,4 @@ func outputFilters(e *env, lgURL, lgModel, lgTransport, lgCats, judge, sysPrompt
 		return nil, err
 	}
 	return append(filters, lg), nil
-}
-
-// outputLineText decodes one --jsonl input line: a JSON string, or an object with
-// a "text" string field. It returns a reason when the line is neither.
-func outputLineText(line string) (string, string) {
-	if strings.TrimSpace(line) == "" {
-		return "", "empty line"
-	}
-	var s string
-	if err := json.Unmarshal([]byte(line), &s); err == nil {
-		return s, ""
-	}
-	var obj struct {
-		Text *string `json:"text"`
-	}
-	if err := json.Unmarshal([]byte(line), &obj); err != nil {
-		return "", "not valid JSON"
-	}
-	if obj.Text == nil {
-		return "", `want a JSON string or an object with a "text" string field`
-	}
-	return *obj.Text, ""
 }
