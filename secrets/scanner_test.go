@@ -114,7 +114,7 @@ func ruleSamples() map[string]string {
 		"atlassian-api-token":              "ATATT3" + rnd(urlTok, 186),
 		"circleci-token":                   "CCIPAT_" + rnd(alnum, 22) + "_" + rnd(hexLow, 40),
 		"buildkite-token":                  "bkua_" + rnd(hexLow, 40),
-		"npm-auth-token":                   "//registry.npmjs.org/:_authToken=" + uuid(),
+		"npm-auth-token":                   "//npm.internal.example/:_authToken=" + uuid(),
 		"npm-access-token":                 "npm_" + rnd(alnum, 36),
 		"pypi-token":                       "pypi-AgEIcHlwaS5vcmc" + rnd(urlTok, 80),
 		"testpypi-token":                   "pypi-AgENdGVzdC5weXBpLm9yZw" + rnd(urlTok, 80),
