@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/agentguard/agentguard/guard"
+	"github.com/agentguard/agentguard/internal/lineartest"
 )
 
 // benchText is about 1 KB of an ordinary agent answer with numbers, dates,
@@ -44,7 +45,7 @@ func BenchmarkLocalFilters1KB(b *testing.B) {
 	ctx := context.Background()
 	b.SetBytes(int64(len(benchText)))
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer lineartest.ReportCPU(b, lineartest.CPUTime())
 	for b.Loop() {
 		v, err := p.FilterOutput(ctx, out)
 		if err != nil || v.Action != guard.Rewrite {
@@ -57,7 +58,7 @@ func BenchmarkPII1KB(b *testing.B) {
 	p, _ := NewPII(PIIConfig{Action: ActionRedact})
 	b.SetBytes(int64(len(benchText)))
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer lineartest.ReportCPU(b, lineartest.CPUTime())
 	for b.Loop() {
 		p.Scan(benchText)
 	}
@@ -67,7 +68,7 @@ func BenchmarkSecrets1KB(b *testing.B) {
 	s, _ := NewSecrets(SecretsConfig{Values: []guard.Secret{guard.NewSecret("db", "correct-horse-battery-staple")}})
 	b.SetBytes(int64(len(benchText)))
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer lineartest.ReportCPU(b, lineartest.CPUTime())
 	for b.Loop() {
 		s.Scan(benchText)
 	}
@@ -77,7 +78,7 @@ func BenchmarkPromptLeak1KB(b *testing.B) {
 	p, _ := NewPromptLeak(PromptLeakConfig{SystemPrompt: testSystemPrompt, Canaries: []string{testCanary}})
 	b.SetBytes(int64(len(benchText)))
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer lineartest.ReportCPU(b, lineartest.CPUTime())
 	for b.Loop() {
 		p.Scan(benchText)
 	}
@@ -93,7 +94,7 @@ func BenchmarkStream1KB(b *testing.B) {
 	}
 	b.SetBytes(int64(len(benchText)))
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer lineartest.ReportCPU(b, lineartest.CPUTime())
 	for b.Loop() {
 		s, _ := NewStream(StreamConfig{Scanners: []Scanner{sec, pii}, HoldBack: 64})
 		var n int

@@ -2,20 +2,19 @@ package outputguard
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentguard/agentguard/guard"
+	"github.com/agentguard/agentguard/internal/lineartest"
 )
 
 // pathologicalShapes returns inputs of about n bytes shaped to defeat a
 // detector that is not linear in its input.
 func pathologicalShapes(n int) []struct{ name, text string } {
-	rep := func(s string) string { return strings.Repeat(s, n/len(s)+1)[:n] }
+	rep := func(s string) string { return lineartest.Repeat(s, n) }
 	return []struct{ name, text string }{
 		{"digit-space", rep("4 ")},
 		{"digit-dash", rep("1-")},
@@ -92,26 +91,6 @@ func linearScanners(tb testing.TB) []linearScanner {
 	}
 }
 
-// linearSizes are the two input sizes compared: 256 KB and 1 MB, smaller under
-// -short and much smaller under the race detector, which slows regular
-// expressions down about ten times.
-func linearSizes() (small, big int) {
-	switch {
-	case raceEnabled:
-		return 16 << 10, 64 << 10
-	case testing.Short():
-		return 64 << 10, 256 << 10
-	}
-	return 256 << 10, 1 << 20
-}
-
-// measure returns the wall-clock and CPU time of f.
-func measure(f func()) (wall, cpu time.Duration) {
-	c0, t0 := cpuTime(), time.Now()
-	f()
-	return time.Since(t0), cpuTime() - c0
-}
-
 // TestLinearTime runs every model-free detector (PII, secrets, prompt leak, and
 // a stream of all three) over each pathological shape at two sizes four times
 // apart. It fails only on catastrophic slowness (over 5 s for the larger input)
@@ -119,7 +98,7 @@ func measure(f func()) (wall, cpu time.Duration) {
 // may be shared, so the bounds are generous and both are judged on CPU time
 // where the platform reports it; wall and CPU times are logged.
 func TestLinearTime(t *testing.T) {
-	small, big := linearSizes()
+	small, big := lineartest.Sizes()
 	smalls, bigs := pathologicalShapes(small), pathologicalShapes(big)
 	for _, sc := range linearScanners(t) {
 		for i := range bigs {
@@ -127,39 +106,10 @@ func TestLinearTime(t *testing.T) {
 				continue
 			}
 			t.Run(sc.name+"/"+bigs[i].name, func(t *testing.T) {
-				checkLinear(t, sc.scan, smalls[i].text, bigs[i].text)
+				lineartest.Check(t, sc.scan, smalls[i].text, bigs[i].text)
 			})
 		}
 	}
-}
-
-// checkLinear times scan on small and big (four times longer) and fails on
-// catastrophic or super-linear cost, measuring twice before failing.
-func checkLinear(t *testing.T, scan func(string), small, big string) {
-	t.Helper()
-	const floor = 5 * time.Millisecond // below this, timer noise dominates
-	var msg string
-	for range 2 {
-		ws, cs := measure(func() { scan(small) })
-		wb, cb := measure(func() { scan(big) })
-		ts, tb := cs, cb
-		if ts <= 0 || tb <= 0 { // no CPU clock: use wall time
-			ts, tb = ws, wb
-		}
-		ratio := float64(tb) / float64(max(ts, floor))
-		t.Logf("%d KB: %v (cpu %v); %d KB: %v (cpu %v); ratio %.1f",
-			len(small)>>10, ws.Round(time.Millisecond), cs.Round(time.Millisecond),
-			len(big)>>10, wb.Round(time.Millisecond), cb.Round(time.Millisecond), ratio)
-		switch {
-		case tb > 5*time.Second:
-			msg = fmt.Sprintf("%d KB took %v: catastrophic slowness", len(big)>>10, tb)
-		case ratio > 12:
-			msg = fmt.Sprintf("cost grew %.1f times for 4 times the input: super-linear", ratio)
-		default:
-			return
-		}
-	}
-	t.Error(msg)
 }
 
 // BenchmarkScanPathological measures the detectors on 1 MB of the shapes that
@@ -173,7 +123,7 @@ func BenchmarkScanPathological(b *testing.B) {
 			}
 			b.Run(sc.name+"/"+sh.name+"-1MB", func(b *testing.B) {
 				b.SetBytes(int64(len(sh.text)))
-				defer reportCPU(b, cpuTime())
+				defer lineartest.ReportCPU(b, lineartest.CPUTime())
 				for b.Loop() {
 					sc.scan(sh.text)
 				}

@@ -2,12 +2,10 @@ package redact_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentguard/agentguard/guard"
+	"github.com/agentguard/agentguard/internal/lineartest"
 	"github.com/agentguard/agentguard/redact"
 )
 
@@ -16,7 +14,7 @@ import (
 // line of keywords back to back, long digit and separator runs, repeated PEM
 // headers, many '@', invalid UTF-8.
 func pathologicalShapes(n int) []struct{ name, text string } {
-	rep := func(s string) string { return strings.Repeat(s, n/len(s)+1)[:n] }
+	rep := func(s string) string { return lineartest.Repeat(s, n) }
 	return []struct{ name, text string }{
 		{"password-repeat", rep("password=")},
 		{"aws-repeat", rep("aws_secret_access_key=")},
@@ -31,22 +29,6 @@ func pathologicalShapes(n int) []struct{ name, text string } {
 	}
 }
 
-func linearSizes() (small, big int) {
-	switch {
-	case raceEnabled:
-		return 16 << 10, 64 << 10
-	case testing.Short():
-		return 64 << 10, 256 << 10
-	}
-	return 256 << 10, 1 << 20
-}
-
-func measure(f func()) (wall, cpu time.Duration) {
-	c0, t0 := processCPU(), time.Now()
-	f()
-	return time.Since(t0), processCPU() - c0
-}
-
 // TestLinearTimeRedact redacts each pathological shape at two sizes four
 // times apart, with a resolved value in the context. It fails only on
 // catastrophic slowness (over 5 s of CPU for the larger input) or when the cost
@@ -57,32 +39,11 @@ func TestLinearTimeRedact(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := guard.ContextWithScrubber(context.Background(), guard.NewScrubber(guard.NewSecret("PAY_KEY", "zq8RKxv2mT4pLw9N")))
-	small, big := linearSizes()
+	small, big := lineartest.Sizes()
 	smalls, bigs := pathologicalShapes(small), pathologicalShapes(big)
 	for i := range bigs {
 		t.Run(bigs[i].name, func(t *testing.T) {
-			const floor = 5 * time.Millisecond
-			var msg string
-			for range 2 {
-				ws, cs := measure(func() { r.Redact(ctx, smalls[i].text) })
-				wb, cb := measure(func() { r.Redact(ctx, bigs[i].text) })
-				ts, tb := cs, cb
-				if ts <= 0 || tb <= 0 {
-					ts, tb = ws, wb
-				}
-				ratio := float64(tb) / float64(max(ts, floor))
-				t.Logf("%d KB: %v (cpu %v); %d KB: %v (cpu %v); ratio %.1f", small>>10, ws.Round(time.Millisecond),
-					cs.Round(time.Millisecond), big>>10, wb.Round(time.Millisecond), cb.Round(time.Millisecond), ratio)
-				switch {
-				case tb > 5*time.Second:
-					msg = fmt.Sprintf("%d KB took %v: catastrophic slowness", big>>10, tb)
-				case ratio > 12:
-					msg = fmt.Sprintf("cost grew %.1f times for 4 times the input: super-linear", ratio)
-				default:
-					return
-				}
-			}
-			t.Error(msg)
+			lineartest.Check(t, func(text string) { r.Redact(ctx, text) }, smalls[i].text, bigs[i].text)
 		})
 	}
 }
@@ -103,13 +64,11 @@ func BenchmarkRedactPathological(b *testing.B) {
 		}
 		b.Run(sh.name+"-1MB", func(b *testing.B) {
 			b.SetBytes(int64(len(sh.text)))
-			c0 := processCPU()
+			c0 := lineartest.CPUTime()
 			for b.Loop() {
 				r.Redact(ctx, sh.text)
 			}
-			if c := processCPU() - c0; c > 0 && b.N > 0 {
-				b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
-			}
+			lineartest.ReportCPU(b, c0)
 		})
 	}
 }

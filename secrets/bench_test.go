@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/agentguard/agentguard/internal/lineartest"
 )
 
 // proseCorpus returns about n bytes of ordinary English text (no secrets).
@@ -50,11 +52,11 @@ func benchScan(b *testing.B, text string) {
 	}
 	b.SetBytes(int64(len(text)))
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := lineartest.CPUTime()
 	for range b.N {
 		_ = s.Scan(text)
 	}
-	if cpu := processCPU() - cpu0; cpu > 0 {
+	if cpu := lineartest.CPUTime() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(len(text))*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
 	}
 }

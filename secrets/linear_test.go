@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentguard/agentguard/guard"
+	"github.com/agentguard/agentguard/internal/lineartest"
 )
 
 // pathologicalShapes returns inputs of about n bytes shaped against a scanner
@@ -17,7 +16,7 @@ import (
 // long runs of token bytes, repeated markers and invalid UTF-8. Each shape
 // once cost seconds per megabyte or grew faster than its input.
 func pathologicalShapes(n int) []struct{ name, text string } {
-	rep := func(s string) string { return strings.Repeat(s, n/len(s)+1)[:n] }
+	rep := func(s string) string { return lineartest.Repeat(s, n) }
 	return []struct{ name, text string }{
 		{"password-repeat", rep("password=")},
 		{"password-quote", rep(`password="`)},
@@ -51,26 +50,6 @@ func pathologicalShapes(n int) []struct{ name, text string } {
 	}
 }
 
-// linearSizes are the two input sizes compared: 256 KB and 1 MB, smaller under
-// -short and much smaller under the race detector, which slows regular
-// expressions down about ten times.
-func linearSizes() (small, big int) {
-	switch {
-	case raceEnabled:
-		return 16 << 10, 64 << 10
-	case testing.Short():
-		return 64 << 10, 256 << 10
-	}
-	return 256 << 10, 1 << 20
-}
-
-// measure returns the wall-clock and CPU time of f.
-func measure(f func()) (wall, cpu time.Duration) {
-	c0, t0 := processCPU(), time.Now()
-	f()
-	return time.Since(t0), processCPU() - c0
-}
-
 // TestLinearTimeScan scans each pathological shape at two sizes four times
 // apart. It fails only on catastrophic slowness (over 5 s for the larger
 // input) or when the cost grows more than 12 times for 4 times the input,
@@ -79,12 +58,12 @@ func measure(f func()) (wall, cpu time.Duration) {
 // time under load measures the other processes); both times are logged.
 func TestLinearTimeScan(t *testing.T) {
 	s := newTestScanner(t)
-	small, big := linearSizes()
+	small, big := lineartest.Sizes()
 	smalls, bigs := pathologicalShapes(small), pathologicalShapes(big)
 	for i := range bigs {
 		name := bigs[i].name
 		t.Run(name, func(t *testing.T) {
-			checkLinear(t, func(text string) { s.Redact(text) }, smalls[i].text, bigs[i].text)
+			lineartest.Check(t, func(text string) { s.Redact(text) }, smalls[i].text, bigs[i].text)
 		})
 	}
 }
@@ -93,7 +72,7 @@ func TestLinearTimeScan(t *testing.T) {
 // decoded JSON string on its own, on many short strings and on deep nesting.
 func TestLinearTimeValidateArgs(t *testing.T) {
 	s := newTestScanner(t)
-	small, big := linearSizes()
+	small, big := lineartest.Sizes()
 	for _, c := range []struct{ name, unit, open, close string }{
 		{"many-strings", `"password=abcdef"`, "[", "]"},
 		{"deep-arrays", `"pwd=x"`, "[[", "]]"},
@@ -111,38 +90,9 @@ func TestLinearTimeValidateArgs(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			checkLinear(t, validate, args(small), args(big))
+			lineartest.Check(t, validate, args(small), args(big))
 		})
 	}
-}
-
-// checkLinear times scan on small and big (four times longer) and fails on
-// catastrophic or super-linear cost, measuring twice before failing.
-func checkLinear(t *testing.T, scan func(string), small, big string) {
-	t.Helper()
-	const floor = 5 * time.Millisecond // below this, timer noise dominates
-	var msg string
-	for range 2 {
-		ws, cs := measure(func() { scan(small) })
-		wb, cb := measure(func() { scan(big) })
-		ts, tb := cs, cb
-		if ts <= 0 || tb <= 0 { // no CPU clock: use wall time
-			ts, tb = ws, wb
-		}
-		ratio := float64(tb) / float64(max(ts, floor))
-		t.Logf("%d KB: %v (cpu %v); %d KB: %v (cpu %v); ratio %.1f",
-			len(small)>>10, ws.Round(time.Millisecond), cs.Round(time.Millisecond),
-			len(big)>>10, wb.Round(time.Millisecond), cb.Round(time.Millisecond), ratio)
-		switch {
-		case tb > 5*time.Second:
-			msg = fmt.Sprintf("%d KB took %v: catastrophic slowness", len(big)>>10, tb)
-		case ratio > 12:
-			msg = fmt.Sprintf("cost grew %.1f times for 4 times the input: super-linear", ratio)
-		default:
-			return
-		}
-	}
-	t.Error(msg)
 }
 
 // BenchmarkScanPathological measures the scanner on 1 MB of the shapes that

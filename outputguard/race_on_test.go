@@ -1,5 +1,0 @@
-//go:build race
-
-package outputguard
-
-const raceEnabled = true
