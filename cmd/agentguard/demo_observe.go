@@ -91,7 +91,8 @@ func setupAuditTrail(ctx context.Context, d *demo) error {
 				line += " " + ev.Rule
 			}
 			if ev.Reason != "" {
-				line += " — " + clip(ev.Reason, 90)
+				// The printed trail goes through the same redactor as the log.
+				line += " — " + clip(red.Redact(context.Background(), ev.Reason), 90)
 			}
 			fmt.Fprintln(d.out, strings.TrimRight(line, " "))
 		}
