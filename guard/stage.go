@@ -224,10 +224,10 @@ func (s *stageConfig) denial(c *Call, err error) *DenialError {
 }
 
 func (s *stageConfig) event(c *Call, d Decision, start time.Time) Event {
-	e := newEvent(s.stage, s.mode, c)
+	e := newEvent(s.stage, s.mode, c) // reads the clock once: e.Time is the check's end
 	e.Decision = d
 	if !start.IsZero() {
-		e.Duration = time.Since(start)
+		e.Duration = e.Time.Sub(start)
 	}
 	if s.auditArgs {
 		e.Args = c.Args

@@ -2,11 +2,41 @@
 // metrics, with nothing sensitive in them.
 //
 // [Telemetry.Middleware] opens a span per tool call (a child of the caller's trace
-// context) and counts calls and their latency by tool and outcome;
+// context) and records the call's latency by tool and outcome;
 // [Telemetry.Auditor], given to every stage with guard.WithAuditor, adds a child
-// span per stage decision (stage, decision, rule, mode, duration) and counts
-// decisions; [Telemetry.Detector] and [Telemetry.Sandbox] wrap detectors and
-// sandboxes to record scores, runs and limits hit.
+// span per stage decision (stage, decision, rule, mode, timed from the check's
+// start to its end) — or, with Config.StageEvents, an event on the call span —
+// and records the decision; [Telemetry.Detector] and [Telemetry.Sandbox] wrap
+// detectors and sandboxes to record scores, runs and limits hit.
+//
+// # Metrics
+//
+//   - agentguard.call.duration (histogram, s) by tool and outcome (ok, denied,
+//     pending, error). Its count is the number of calls.
+//   - agentguard.stage.duration (histogram, s) by stage, decision (allow, deny,
+//     monitored, error, pending, rewrite) and mode. Its count is the number of
+//     decisions per stage, decision and mode.
+//   - agentguard.denials (counter) by stage, decision and mode, for every decision
+//     other than allow and rewrite: the series to alert on, and free on allowed calls.
+//   - agentguard.detector.score (histogram) by provenance and verdict;
+//     agentguard.sandbox.runs (counter) and agentguard.sandbox.duration
+//     (histogram) by language, limit hit and outcome.
+//
+// Counts come from the histograms, as in OpenTelemetry's semantic conventions for
+// HTTP servers, rather than from a counter beside each histogram: every
+// measurement costs the SDK 130–200 ns, and a guarded call makes one per stage.
+// Exemplars (links from a metric to a trace) are offered on the call latency only.
+//
+// # Cost
+//
+// BenchmarkTelemetry runs a three-stage chain. With OpenTelemetry's no-op providers
+// (a program that has not configured OpenTelemetry) telemetry adds under 1 µs per
+// call, mostly reading the clock; with the SDK and a sampler that records nothing,
+// under 2 µs. When the SDK records every span, the SDK's own work dominates:
+// BenchmarkSDKFloor makes the same spans and measurements directly and costs as
+// much as the whole telemetry path, so what this package adds over the SDK is
+// within measurement noise. Config.StageEvents records stages as span events,
+// which costs the SDK about a third of a span each.
 //
 // It lives in its own package so programs that do not want OpenTelemetry do not
 // link it.

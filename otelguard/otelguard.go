@@ -39,6 +39,12 @@ type Config struct {
 	// Redactor scrubs denial reasons, error texts and opted-in argument fields
 	// before they are put on a span. Without it those are left out entirely.
 	Redactor guard.Redactor
+	// StageEvents records each stage decision as an event on the call span
+	// instead of as a child span of its own. The event carries the same
+	// attributes (stage, decision, mode, rule, duration); a trace is smaller and
+	// a call costs less to record (see BenchmarkTelemetry), but a stage's own
+	// work (a judge's HTTP request) is no longer shown under a stage span.
+	StageEvents bool
 }
 
 // Telemetry records agentguard's spans and metrics. It is safe for concurrent use.
@@ -47,17 +53,15 @@ type Telemetry struct {
 	tracer trace.Tracer
 	tools  map[string]attribute.KeyValue
 
-	calls         metric.Int64Counter
 	callDuration  metric.Float64Histogram
-	decisions     metric.Int64Counter
 	stageDuration metric.Float64Histogram
+	denials       metric.Int64Counter
 	scores        metric.Float64Histogram
 	sandboxRuns   metric.Int64Counter
 	sandboxTime   metric.Float64Histogram
 
 	// Precomputed measurement options for the hot path: the variadic option
 	// slices are built once, so recording allocates nothing.
-	outcomeSets map[string]map[string][]metric.AddOption
 	outcomeRecs map[string]map[string][]metric.RecordOption
 	// stages caches the options of each stage name seen. Stage names come from
 	// code, never from the model, so it stays small.
@@ -65,11 +69,18 @@ type Telemetry struct {
 	stages map[guard.Stage]*stageOpts
 }
 
-// stageOpts holds a stage's measurement options: one per decision and mode for the
-// decision counter, one for the latency histogram.
+// numDecisions bounds the decisions a stage option table holds; an event with a
+// decision or mode outside the tables is recorded as "unknown".
+const numDecisions = 8
+
+// stageOpts holds a stage's precomputed options, one per decision and mode: the
+// latency histogram's and the denial counter's attribute sets, and the stage
+// span's (or event's) attributes.
 type stageOpts struct {
-	decisions [8][2][]metric.AddOption
-	duration  []metric.RecordOption
+	duration [numDecisions][2][]metric.RecordOption
+	denial   [numDecisions][2][]metric.AddOption
+	span     [numDecisions][2][]trace.SpanStartOption
+	event    [numDecisions][2][]attribute.KeyValue
 }
 
 func (t *Telemetry) stageOptions(s guard.Stage) *stageOpts {
@@ -79,11 +90,15 @@ func (t *Telemetry) stageOptions(s guard.Stage) *stageOpts {
 	if so != nil {
 		return so
 	}
-	so = &stageOpts{duration: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(KeyStage.String(string(s))))}}
-	for d := range so.decisions {
-		for m := range so.decisions[d] {
-			so.decisions[d][m] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(KeyStage.String(string(s)),
-				KeyDecision.String(guard.Decision(d).String()), KeyMode.String(guard.Mode(m).String())))}
+	so = &stageOpts{}
+	for d := range numDecisions {
+		for m := range 2 {
+			kvs := []attribute.KeyValue{KeyStage.String(string(s)), KeyDecision.String(guard.Decision(d).String()), KeyMode.String(guard.Mode(m).String())}
+			set := attribute.NewSet(kvs...)
+			so.duration[d][m] = []metric.RecordOption{metric.WithAttributeSet(set)}
+			so.denial[d][m] = []metric.AddOption{metric.WithAttributeSet(set)}
+			so.span[d][m] = []trace.SpanStartOption{trace.WithAttributes(kvs...)}
+			so.event[d][m] = kvs
 		}
 	}
 	t.mu.Lock()
@@ -117,6 +132,19 @@ const (
 	argPrefix     = "agentguard.arg."
 )
 
+// Metric names. Histograms carry their own counts, so the number of calls and of
+// decisions per stage, decision and mode is the count of the matching latency
+// histogram (as in OpenTelemetry's semantic conventions for HTTP servers); the
+// denial counter is the cheap series to alert on.
+const (
+	MetricCallDuration  = "agentguard.call.duration"
+	MetricStageDuration = "agentguard.stage.duration"
+	MetricDenials       = "agentguard.denials"
+	MetricDetectorScore = "agentguard.detector.score"
+	MetricSandboxRuns   = "agentguard.sandbox.runs"
+	MetricSandboxTime   = "agentguard.sandbox.duration"
+)
+
 // Outcomes of a call.
 const (
 	OutcomeOK      = "ok"
@@ -147,33 +175,28 @@ func New(cfg Config) (*Telemetry, error) {
 			err = e
 		}
 	}
-	t.calls, err = m.Int64Counter("agentguard.calls", metric.WithDescription("Tool calls by tool and outcome."), metric.WithUnit("{call}"))
 	var e error
-	t.callDuration, e = m.Float64Histogram("agentguard.call.duration", metric.WithDescription("Guarded tool call latency."), metric.WithUnit("s"))
+	t.callDuration, e = m.Float64Histogram(MetricCallDuration, metric.WithDescription("Guarded tool calls by tool and outcome, and their latency (the count is the number of calls)."), metric.WithUnit("s"))
 	ins(e)
-	t.decisions, e = m.Int64Counter("agentguard.decisions", metric.WithDescription("Guard decisions by stage, decision and mode."), metric.WithUnit("{decision}"))
+	t.stageDuration, e = m.Float64Histogram(MetricStageDuration, metric.WithDescription("Guard decisions by stage, decision and mode, and the time each check took (the count is the number of decisions)."), metric.WithUnit("s"))
 	ins(e)
-	t.stageDuration, e = m.Float64Histogram("agentguard.stage.duration", metric.WithDescription("Time a stage's check took."), metric.WithUnit("s"))
+	t.denials, e = m.Int64Counter(MetricDenials, metric.WithDescription("Decisions other than allow and rewrite (denied, monitored, pending, errored) by stage, decision and mode."), metric.WithUnit("{decision}"))
 	ins(e)
-	t.scores, e = m.Float64Histogram("agentguard.detector.score", metric.WithDescription("Injection detector scores."),
+	t.scores, e = m.Float64Histogram(MetricDetectorScore, metric.WithDescription("Injection detector scores."),
 		metric.WithExplicitBucketBoundaries(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99))
 	ins(e)
-	t.sandboxRuns, e = m.Int64Counter("agentguard.sandbox.runs", metric.WithDescription("Sandboxed runs by language and limit hit."), metric.WithUnit("{run}"))
+	t.sandboxRuns, e = m.Int64Counter(MetricSandboxRuns, metric.WithDescription("Sandboxed runs by language and limit hit."), metric.WithUnit("{run}"))
 	ins(e)
-	t.sandboxTime, e = m.Float64Histogram("agentguard.sandbox.duration", metric.WithDescription("Sandboxed run time."), metric.WithUnit("s"))
+	t.sandboxTime, e = m.Float64Histogram(MetricSandboxTime, metric.WithDescription("Sandboxed run time."), metric.WithUnit("s"))
 	ins(e)
 	if err != nil {
 		return nil, fmt.Errorf("otelguard: creating instruments: %w", err)
 	}
-	t.outcomeSets = map[string]map[string][]metric.AddOption{}
 	t.outcomeRecs = map[string]map[string][]metric.RecordOption{}
 	for name, kv := range t.tools {
-		t.outcomeSets[name] = map[string][]metric.AddOption{}
 		t.outcomeRecs[name] = map[string][]metric.RecordOption{}
 		for _, o := range []string{OutcomeOK, OutcomeDenied, OutcomePending, OutcomeError} {
-			set := metric.WithAttributeSet(attribute.NewSet(kv, KeyOutcome.String(o)))
-			t.outcomeSets[name][o] = []metric.AddOption{set}
-			t.outcomeRecs[name][o] = []metric.RecordOption{set}
+			t.outcomeRecs[name][o] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kv, KeyOutcome.String(o)))}
 		}
 	}
 	return t, nil
@@ -207,7 +230,7 @@ func (t *Telemetry) Middleware() guard.Middleware {
 				if !ended {
 					span.SetStatus(codes.Error, "panic")
 					span.End()
-					t.calls.Add(ctx, 1, t.outcomeSets[tool][OutcomeError]...)
+					t.callDuration.Record(ctx, time.Since(start).Seconds(), t.outcomeRecs[tool][OutcomeError]...)
 				}
 			}()
 			r, err := next.Handle(ctx, c)
@@ -223,8 +246,7 @@ func (t *Telemetry) Middleware() guard.Middleware {
 				}
 				span.SetAttributes(KeyOutcome.String(outcome))
 			}
-			span.End()
-			t.calls.Add(ctx, 1, t.outcomeSets[tool][outcome]...)
+			span.End(trace.WithTimestamp(end))
 			t.callDuration.Record(ctx, end.Sub(start).Seconds(), t.outcomeRecs[tool][outcome]...)
 			return r, err
 		})
@@ -285,39 +307,58 @@ func (t *Telemetry) Auditor() guard.Auditor {
 func (t *Telemetry) audit(ctx context.Context, e guard.Event) {
 	end := e.Time
 	start := end.Add(-e.Duration)
-	so := t.stageOptions(e.Stage)
-	if int(e.Decision) < len(so.decisions) && int(e.Mode) < 2 {
-		t.decisions.Add(ctx, 1, so.decisions[e.Decision][e.Mode]...)
+	d, m := int(e.Decision), int(e.Mode)
+	if d < 0 || d >= numDecisions || m < 0 || m > 1 {
+		d, m = numDecisions-1, 0 // out of range: one bounded label, "Decision(7)"
 	}
-	t.stageDuration.Record(ctx, e.Duration.Seconds(), so.duration...)
-	if !trace.SpanFromContext(ctx).IsRecording() {
-		// Stage spans are children of the call span (Middleware); without a
+	so := t.stageOptions(e.Stage)
+	// Stage metrics take no exemplars: those hang off the call's latency, which is
+	// what an operator follows to a trace. This keeps a stage's metrics cheap.
+	t.stageDuration.Record(context.Background(), e.Duration.Seconds(), so.duration[d][m]...)
+	denied := e.Decision != guard.DecisionAllow && e.Decision != guard.DecisionRewrite
+	if denied {
+		t.denials.Add(ctx, 1, so.denial[d][m]...)
+	}
+	parent := trace.SpanFromContext(ctx)
+	if !parent.IsRecording() {
+		// Stage spans and events belong to the call span (Middleware); without a
 		// recording parent only the metrics are kept.
 		return
 	}
-	_, span := t.tracer.Start(ctx, "agentguard.stage", trace.WithTimestamp(start),
-		trace.WithAttributes(KeyStage.String(string(e.Stage)), KeyDecision.String(e.Decision.String()),
-			KeyMode.String(e.Mode.String()), textAttr(KeyCallID, e.CallID)))
-	if span.IsRecording() {
-		if e.Rule != "" {
-			span.SetAttributes(textAttr(KeyRule, t.ruleLabel(ctx, e.Rule)))
-		}
-		if msg := t.redact(ctx, e.Reason); msg != "" {
-			span.SetAttributes(textAttr(KeyReason, msg))
-		}
-		for _, a := range e.Attrs {
-			if a.Value.Kind() == 0 || a.Value.Kind() == 1 { // any, bool
-				continue
-			}
-			if f, ok := numeric(a.Value.Any()); ok {
-				span.SetAttributes(attribute.Float64("agentguard.attr."+a.Key, f))
-			}
-		}
+	if t.cfg.StageEvents {
+		kvs := append(make([]attribute.KeyValue, 0, 6), so.event[d][m]...)
+		kvs = append(kvs, attribute.Int64("agentguard.duration_ns", int64(e.Duration)))
+		kvs = t.detailAttrs(ctx, kvs, e)
+		parent.AddEvent("agentguard.stage", trace.WithTimestamp(end), trace.WithAttributes(kvs...))
+		return
+	}
+	_, span := t.tracer.Start(ctx, "agentguard.stage", append(so.span[d][m], trace.WithTimestamp(start))...)
+	if span.IsRecording() && (e.Rule != "" || e.Reason != "" || len(e.Attrs) > 0) {
+		span.SetAttributes(t.detailAttrs(ctx, nil, e)...)
 	}
 	if e.Decision == guard.DecisionDeny || e.Decision == guard.DecisionError {
 		span.SetStatus(codes.Error, e.Decision.String())
 	}
 	span.End(trace.WithTimestamp(end))
+}
+
+// detailAttrs appends an event's rule, redacted reason and numeric attributes.
+func (t *Telemetry) detailAttrs(ctx context.Context, kvs []attribute.KeyValue, e guard.Event) []attribute.KeyValue {
+	if e.Rule != "" {
+		kvs = append(kvs, textAttr(KeyRule, t.ruleLabel(ctx, e.Rule)))
+	}
+	if msg := t.redact(ctx, e.Reason); msg != "" {
+		kvs = append(kvs, textAttr(KeyReason, msg))
+	}
+	for _, a := range e.Attrs {
+		if a.Value.Kind() == 0 || a.Value.Kind() == 1 { // any, bool
+			continue
+		}
+		if f, ok := numeric(a.Value.Any()); ok {
+			kvs = append(kvs, attribute.Float64("agentguard.attr."+a.Key, f))
+		}
+	}
+	return kvs
 }
 
 // ruleLabel keeps rule names (policy identifiers) but scrubs them when a redactor

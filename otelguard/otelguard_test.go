@@ -84,7 +84,15 @@ func chain(t *testing.T, tel *otelguard.Telemetry, tool guard.HandlerFunc) guard
 }
 
 func TestNothingSensitiveInTelemetry(t *testing.T) {
-	s := newSetup(t, otelguard.Config{Tools: []string{"refund_order"}})
+	for _, events := range []bool{false, true} {
+		t.Run(fmt.Sprintf("StageEvents=%v", events), func(t *testing.T) {
+			testNothingSensitive(t, otelguard.Config{Tools: []string{"refund_order"}, StageEvents: events})
+		})
+	}
+}
+
+func testNothingSensitive(t *testing.T, cfg otelguard.Config) {
+	s := newSetup(t, cfg)
 	h := chain(t, s.tel, func(ctx context.Context, c *guard.Call) (*guard.Result, error) {
 		if strings.Contains(string(c.Args), "fail") {
 			return nil, errors.New("upstream said: bad key " + canarySecret + " for " + canaryEmail)
@@ -188,5 +196,78 @@ func TestSandboxAndDetectorMetrics(t *testing.T) {
 func TestNewRejectsBadToolNames(t *testing.T) {
 	if _, err := otelguard.New(otelguard.Config{Tools: []string{""}}); err == nil {
 		t.Error("empty tool name accepted")
+	}
+}
+
+// metricPoints returns every data point as "name attr=value … count" lines.
+func (s *setup) metricPoints(t *testing.T) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := s.metrics.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+" "+attrs(p.Attributes.ToSlice())] += int64(p.Count)
+				}
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+" "+attrs(p.Attributes.ToSlice())] += p.Value
+				}
+			}
+		}
+	}
+	return out
+}
+
+// The latency histograms count calls and decisions; the denial counter counts
+// only what was not allowed.
+func TestMetricsCountCallsAndDecisions(t *testing.T) {
+	s := newSetup(t, otelguard.Config{Tools: []string{"refund_order"}})
+	h := chain(t, s.tel, func(ctx context.Context, c *guard.Call) (*guard.Result, error) { return &guard.Result{}, nil })
+	for _, mode := range []string{"ok", "ok", "deny"} {
+		_, _ = h.Handle(context.Background(), &guard.Call{ID: "c", Tool: "refund_order", Args: json.RawMessage(`{"m":"` + mode + `"}`)})
+	}
+	got := s.metricPoints(t)
+	want := map[string]int64{
+		otelguard.MetricCallDuration + " agentguard.outcome=ok agentguard.tool=refund_order":                        2,
+		otelguard.MetricCallDuration + " agentguard.outcome=denied agentguard.tool=refund_order":                    1,
+		otelguard.MetricStageDuration + " agentguard.decision=allow agentguard.mode=enforce agentguard.stage=scope": 2,
+		otelguard.MetricStageDuration + " agentguard.decision=deny agentguard.mode=enforce agentguard.stage=scope":  1,
+		otelguard.MetricStageDuration + " agentguard.decision=allow agentguard.mode=enforce agentguard.stage=args":  2,
+		otelguard.MetricDenials + " agentguard.decision=deny agentguard.mode=enforce agentguard.stage=scope":        1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %d, want %d", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("series = %v, want exactly %v", got, want)
+	}
+}
+
+// With StageEvents, stages are events on the call span and no stage span exists.
+func TestStageEvents(t *testing.T) {
+	s := newSetup(t, otelguard.Config{Tools: []string{"refund_order"}, StageEvents: true})
+	h := chain(t, s.tel, func(ctx context.Context, c *guard.Call) (*guard.Result, error) { return &guard.Result{}, nil })
+	_, _ = h.Handle(context.Background(), &guard.Call{ID: "c", Tool: "refund_order", Args: json.RawMessage(`{"m":"deny"}`)})
+	spans := s.spans.GetSpans()
+	if len(spans) != 1 || spans[0].Name != "agentguard.tool_call" {
+		t.Fatalf("spans = %v, want only the call span", spans)
+	}
+	evs := spans[0].Events
+	if len(evs) != 1 {
+		t.Fatalf("events = %v, want one (the scope denial ends the call)", evs)
+	}
+	got := attrs(evs[0].Attributes)
+	for _, want := range []string{"agentguard.stage=scope", "agentguard.decision=deny", "agentguard.mode=enforce", "agentguard.rule=amount.limit", "agentguard.duration_ns="} {
+		if !strings.Contains(got, want) {
+			t.Errorf("event %q lacks %q", got, want)
+		}
 	}
 }
