@@ -15,8 +15,10 @@
 // the call, only the (rewritten) text goes back.
 //
 // Eino runs compose.ToolsNodeConfig.UnknownToolsHandler (for tool names the model
-// invents) without the tool-call middlewares, so the chain does not see those
-// calls: leave it nil, or make it return a fixed refusal.
+// invents) without the tool-call middlewares. Set it to [UnknownToolsHandler]: the
+// call then goes through the chain too (so it is audited, counted by budgets and
+// judged by the scope, which denies a name it does not know), and if the chain
+// lets it through, no tool runs and the model reads a refusal.
 //
 // It is its own Go module so that users of the core module do not pull in Eino.
 package eino
@@ -51,16 +53,10 @@ type Config struct {
 
 // ToolMiddleware returns the middleware.
 func ToolMiddleware(cfg Config) (compose.ToolMiddleware, error) {
-	if cfg.Chain == nil {
-		return compose.ToolMiddleware{}, fmt.Errorf("eino: Config.Chain is nil: %w", guard.ErrNilPolicy)
+	m, err := newMW(cfg)
+	if err != nil {
+		return compose.ToolMiddleware{}, err
 	}
-	if cfg.Principal == nil {
-		return compose.ToolMiddleware{}, errors.New("eino: Config.Principal is required")
-	}
-	if cfg.MaxStreamBytes <= 0 {
-		cfg.MaxStreamBytes = 1 << 20
-	}
-	m := &mw{cfg: cfg}
 	return compose.ToolMiddleware{
 		Invokable:          m.invokable,
 		Streamable:         m.streamable,
@@ -69,7 +65,37 @@ func ToolMiddleware(cfg Config) (compose.ToolMiddleware, error) {
 	}, nil
 }
 
+func newMW(cfg Config) (*mw, error) {
+	if cfg.Chain == nil {
+		return nil, fmt.Errorf("eino: Config.Chain is nil: %w", guard.ErrNilPolicy)
+	}
+	if cfg.Principal == nil {
+		return nil, errors.New("eino: Config.Principal is required")
+	}
+	if cfg.MaxStreamBytes <= 0 {
+		cfg.MaxStreamBytes = 1 << 20
+	}
+	return &mw{cfg: cfg}, nil
+}
+
 type mw struct{ cfg Config }
+
+// UnknownToolsHandler returns a handler for compose.ToolsNodeConfig.UnknownToolsHandler
+// that sends a call to a tool the node does not have through the chain, and
+// answers it with the chain's refusal. No tool ever runs for it: a name the
+// model invented is refused even when the chain allows it (rule "tool.unknown").
+func UnknownToolsHandler(cfg Config) (func(ctx context.Context, name, input string) (string, error), error) {
+	m, err := newMW(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, name, input string) (string, error) {
+		text, _, err := m.run(ctx, &compose.ToolInput{Name: name, Arguments: input}, func(context.Context, string) (string, error) {
+			return "", guard.Deny("tool.unknown", "the model called a tool this agent does not have")
+		})
+		return text, err
+	}, nil
+}
 
 // run sends one call through the chain; tool runs the real tool with the
 // arguments as they left the chain and returns its text. It returns the text the

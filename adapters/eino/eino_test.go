@@ -105,3 +105,56 @@ func TestConfig(t *testing.T) {
 		t.Fatal("nil chain accepted")
 	}
 }
+
+// A tool name the model invents goes through the chain (audited, judged by the
+// scope) and never runs anything, even when the chain would allow it.
+func TestUnknownToolsHandler(t *testing.T) {
+	var seen []string
+	audit := guard.AuditorFunc(func(_ context.Context, e guard.Event) { seen = append(seen, e.Tool+":"+e.Decision.String()) })
+	scope, err := guard.Authorize(guard.ScoperFunc(func(ctx context.Context, c *guard.Call) error {
+		if c.Tool == "wire_money" {
+			return guard.Deny("role.tools", "not in policy")
+		}
+		return nil // a permissive policy: the handler must still refuse
+	}), guard.WithAuditor(audit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := agenteino.UnknownToolsHandler(agenteino.Config{Chain: scope,
+		Principal: func(context.Context) (guard.Principal, error) { return guard.Principal{Role: "reader"}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, _ := utils.InferTool("read_document", "Read a doc.", func(ctx context.Context, a struct {
+		Path string `json:"path"`
+	}) (string, error) {
+		return "doc " + a.Path, nil
+	})
+	node, err := compose.NewToolNode(context.Background(), &compose.ToolsNodeConfig{
+		Tools: []tool.BaseTool{read}, UnknownToolsHandler: h, ExecuteSequentially: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := node.Invoke(context.Background(), schema.AssistantMessage("", []schema.ToolCall{
+		{ID: "c1", Type: "function", Function: schema.FunctionCall{Name: "wire_money", Arguments: `{"to":"x"}`}},
+		{ID: "c2", Type: "function", Function: schema.FunctionCall{Name: "invented_tool", Arguments: `{}`}},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("messages = %+v", msgs)
+	}
+	for _, m := range msgs {
+		if !strings.Contains(m.Content, "refused") {
+			t.Errorf("unknown tool answered %q, want a refusal", m.Content)
+		}
+	}
+	if strings.Join(seen, ",") != "wire_money:deny,invented_tool:allow" {
+		t.Errorf("audited %v: every unknown call must pass the chain", seen)
+	}
+	if _, err := agenteino.UnknownToolsHandler(agenteino.Config{}); err == nil {
+		t.Error("UnknownToolsHandler accepted an empty config")
+	}
+}
