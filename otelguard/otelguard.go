@@ -246,7 +246,7 @@ func (t *Telemetry) Middleware() guard.Middleware {
 				}
 				span.SetAttributes(KeyOutcome.String(outcome))
 			}
-			span.End(trace.WithTimestamp(end))
+			span.End()
 			t.callDuration.Record(ctx, end.Sub(start).Seconds(), t.outcomeRecs[tool][outcome]...)
 			return r, err
 		})
