@@ -47,7 +47,7 @@ func (s *Scanner) ValidateArgs(ctx context.Context, c *guard.Call) error {
 		if !ok || len(str) < 6 {
 			continue
 		}
-		if fs := s.scan(str, false); len(fs) > 0 {
+		if fs := s.scan(str, false, lang{}); len(fs) > 0 {
 			rules := make([]string, 0, len(fs))
 			for _, f := range fs {
 				rules = append(rules, f.Rule)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,25 @@ type labelled struct {
 	Text   string `json:"text"`
 	Label  string `json:"label"`
 	Source string `json:"source"`
+	// FileExtension is the extension of the file the case was written for
+	// (detect-secrets' keyword rules depend on the language).
+	FileExtension string `json:"file_extension"`
+	// Granularity is "file" for whole files, whose path ends Source.
+	Granularity string `json:"granularity"`
+}
+
+// scan scans a case as the file it came from: with ScanFile when its file
+// extension is known or it is a whole file (named by its path), else with
+// Scan. (A plugin test's Source names the test, not the case's language.)
+func (l labelled) scan(s *Scanner) []Finding {
+	switch {
+	case l.FileExtension != "":
+		return s.ScanFile("case."+l.FileExtension, l.Text)
+	case l.Granularity == "file":
+		_, path, _ := strings.Cut(l.Source, ":")
+		return s.ScanFile(path, l.Text)
+	}
+	return s.Scan(l.Text)
 }
 
 func readDataset(t testing.TB, dir string) []labelled {
@@ -66,7 +86,7 @@ func TestDetectSecretsDataset(t *testing.T) {
 	}
 	var tp, fn, fp, tn int
 	for _, l := range readDataset(t, dir) {
-		got := s.Contains(l.Text)
+		got := len(l.scan(s)) > 0
 		switch {
 		case l.Label == "secret" && got:
 			tp++
@@ -75,7 +95,7 @@ func TestDetectSecretsDataset(t *testing.T) {
 			t.Logf("missed: %.120q (%s)", l.Text, l.Source)
 		case got:
 			fp++
-			t.Logf("false positive: %.120q %v (%s)", l.Text, s.Scan(l.Text), l.Source)
+			t.Logf("false positive: %.120q %v (%s)", l.Text, l.scan(s), l.Source)
 		default:
 			tn++
 		}
@@ -91,4 +111,4 @@ func TestDetectSecretsDataset(t *testing.T) {
 	}
 }
 
-const maxDatasetFPR = 0.10
+const maxDatasetFPR = 0.02

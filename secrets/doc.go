@@ -53,6 +53,56 @@
 // and a [guard.ArgValidator] (deny raw secrets a model writes into tool
 // arguments, where only placeholders belong).
 //
+// # Files and their languages
+//
+// What counts as a value assigned to a secret-looking name depends on the
+// language, so [Scanner.ScanFile] takes the file's name and reads the keyword
+// rules (generic-password, generic-token) by its extension, as detect-secrets'
+// keyword plugin does:
+//
+//   - configuration files (YAML, INI, .conf, .properties, TOML, .env): a bare
+//     value is a value (password = A,b;c) and runs to the next space or quote;
+//   - C-like languages whose strings are double-quoted (C, C++, Objective-C,
+//     C#, Java, Kotlin, Scala, Rust, Swift): only a "…" literal is a value,
+//     with its prefixes (@"…", L"…", $"…"); '…' is a character literal and a
+//     bare word is an identifier or an expression;
+//   - other quoting languages (Python, JavaScript and TypeScript, PHP, Ruby,
+//     PowerShell, Terraform, Apex, Groovy, Dart): a literal in any of their
+//     quotes is a value, a bare word is not;
+//   - in those languages, a keyword in a comment or inside a longer string
+//     literal (a connection string in Java) is read as plain text;
+//   - Go, shell scripts (where a bare word is a string), Markdown, JSON and
+//     unknown names are read as plain text, as by [Scanner.Scan]: a value may
+//     be bare or quoted. (detect-secrets' Go rules accept bare values too; Go's
+//     own sources show the heuristics already reject its identifiers and
+//     expressions.)
+//
+// Every other rule (provider formats, private keys, URLs, high-entropy
+// tokens) reads every file alike.
+//
+// # Examples and fixtures
+//
+// The keyword rules skip values that say they are examples (example, fake,
+// dummy, changeme, your_…, xxxx, ****), references and templates ($VAR,
+// ${…}, os.environ[…]), labels and prompts ("SM2 PRIVATE KEY", "npm
+// password: "), values that repeat the end of their own name
+// (CHALLENGE_PASSWORD = "challengePassword"), OIDs and versions (2.5.29.16),
+// and periodic values: a unit of up to 16 bytes repeated three times or more
+// over two thirds of the value (abcd1234abcd1234abcd1234…). A C macro counts
+// as an assignment (#define WIFI_PASSWORD "…") when the keyword ends its name,
+// so does a setter's name-value pair (define('DB_PASSWORD', '…'),
+// setProperty("password", "…"); not a getter's default), and a type
+// annotation is read through (password: str = "…", const API_KEY: &str =
+// "…").
+//
+// The high-entropy rule skips tokens that spell a documentation word of seven
+// letters or more (EXAMPLE, placeholder, redacted, changeme, replaceme), which
+// random text spells about once in 10^9 tokens. Provider rules skip none of
+// these: AWS's documentation key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY is
+// reported as an AWS secret key, its one-byte-off variants are not reported.
+// A private key block whose material is a placeholder (XXXX, ..., "<your key
+// here>") is documentation and is not reported; a header alone is.
+//
 // # Security model
 //
 // A resolved value reaches only the tool: the arguments the model wrote, the
@@ -65,6 +115,33 @@
 // texts name secrets, never values; the Vault resolver never quotes response
 // bodies and never follows redirects (they would carry the token elsewhere).
 //
+// The scanner is a net for accidental leaks and known formats, not a
+// guarantee against text shaped to pass it: whoever writes the text can split,
+// encode or reverse a value. The guarantee for managed secrets is the scrubbing
+// of resolved values above. Its exemptions trade recall for precision as
+// follows, each pinned by a test:
+//
+//   - A file's language only narrows the keyword rules, and only through
+//     ScanFile: Scan, FilterOutput and ValidateArgs read everything as plain
+//     text, so the author of a tool result cannot choose the narrow reading.
+//     In source code a bare value after password =, or '…' in C-like
+//     languages, is not reported by the keyword rules; a provider token or a
+//     random token in the same place still is.
+//   - A periodic value is not reported by the keyword rules, even a real weak
+//     password (hunter2hunter2hunter2). Random credentials never repeat.
+//   - A token spelling EXAMPLE (or another documentation word above) is not
+//     reported by the high-entropy rule.
+//   - Values are not judged by the provider their name suggests: a near miss
+//     of a provider format under that provider's name (aws_secret_access_key =
+//     a 41-byte value) is judged by the generic rules like any other value.
+//     Dropping it would let anyone hide a real key by naming the variable
+//     after its provider and appending a byte, would drop human passwords
+//     under names like ibm_cloud_pwd, and would misjudge names shared by
+//     many services (secret_access_key holds AWS, IBM COS, Cloudflare R2 and
+//     MinIO keys in different formats). Near misses of fixtures are dropped
+//     because they are fixtures (periodic, or spelling EXAMPLE), not because
+//     of their names.
+//
 // # Limitations
 //
 // Scrubbing finds the values it knows in the encodings it knows: a tool that
@@ -76,10 +153,18 @@
 // caught by the stage (use the [Scanner] as an output filter for known formats). A tool that sends a value to
 // the network is governed by the scope package's transport, not by this package.
 // The scanner is heuristic: it misses secrets with no recognisable format
-// assigned to neutral names, and flags some test fixtures and example keys. On
-// the detect-secrets corpus its recall is about 96%; its near-miss negatives
-// (many depending on the source file's language) are flagged about 8% of the
-// time; about 0.5% of the Go standard library's files and 0.8% of the files under
-// /usr/share/doc have a finding (mostly documented example credentials and test
-// keys).
+// assigned to neutral names (or to misspelt ones), and flags some test
+// fixtures and example keys. It does not report IP addresses (detect-secrets'
+// ip_public plugin does): an address is not a credential, and tool results
+// are full of them. A URL whose password is a placeholder word
+// (https://user:password@host) is not reported. The language reading knows
+// comments, one-line strings, triple-quoted strings and template literals; a
+// C++ raw string, a C# verbatim string or a heredoc spanning lines is read as
+// code after its first line, which is the narrow reading. On the
+// detect-secrets corpus, with each case's file language, recall is about 97%
+// and none of its 123 near-miss negatives is flagged (about 4% are when every
+// case is read as plain text); about 0.5% of the Go standard library's files,
+// 0.7% of the files under /usr/share/doc, 0.2% of npm's own sources and 0.1%
+// of /usr/include have a finding (mostly documented example credentials and
+// test keys).
 package secrets

@@ -139,7 +139,7 @@ func judgeValue(text string, ns, ne, vs, ve int) (Finding, bool) {
 	if !upper || !lower || !digit {
 		return Finding{}, false
 	}
-	if identifierShaped(v) || sequential(v) || pathShaped(v) {
+	if identifierShaped(v) || sequential(v) || pathShaped(v) || docPlaceholder(v) {
 		return Finding{}, false
 	}
 	// Random base64 of length n has entropy close to min(6, log2 n); English
@@ -256,4 +256,21 @@ func sequential(v string) bool {
 		}
 	}
 	return 2*n >= len(v)
+}
+
+// docPlaceholder reports whether a token spells a documentation placeholder
+// word (AWS's wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY and its near misses):
+// only words of seven letters or more, which random base64 spells about once
+// in 10^9 tokens, so a real token is not let through by chance. The provider
+// rules do not ask this: the exact AWS example key is still reported by
+// aws-secret-access-key.
+func docPlaceholder(v string) bool {
+	var buf [maxEntropyTokenLen]byte
+	lv := lowerASCII(buf[:0], v)
+	for _, w := range [...]string{"example", "placeholder", "redacted", "changeme", "replaceme"} {
+		if strings.Contains(lv, w) {
+			return true
+		}
+	}
+	return false
 }

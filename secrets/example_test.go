@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,30 @@ func ExampleScanner_Scan() {
 	}
 	// Output:
 	// github-pat 18 58
+}
+
+// ScanFile reads a value assigned to a secret-looking name by the file's
+// language: in Objective-C '…' is not a string, in a .conf file a bare value
+// runs to the end of the word.
+func ExampleScanner_ScanFile() {
+	s, _ := secrets.NewScanner(secrets.ScannerConfig{})
+	for _, f := range []struct{ name, text string }{
+		{"Login.m", `api_key = 'Tr0ub4dor&3x!';`},
+		{"Login.m", `api_key = @"Tr0ub4dor&3x!";`},
+		{"db.conf", `password = Tr0ub4dor&3x!`},
+		{"", `password = Tr0ub4dor&3x!`},
+	} {
+		found := "nothing"
+		for _, fd := range s.ScanFile(f.name, f.text) {
+			found = fmt.Sprintf("%s %q", fd.Rule, f.text[fd.Start:fd.End])
+		}
+		fmt.Printf("%-8s %-30s %s\n", cmp.Or(f.name, "(none)"), f.text, found)
+	}
+	// Output:
+	// Login.m  api_key = 'Tr0ub4dor&3x!';     nothing
+	// Login.m  api_key = @"Tr0ub4dor&3x!";    generic-password "Tr0ub4dor&3x!"
+	// db.conf  password = Tr0ub4dor&3x!       generic-password "Tr0ub4dor&3x!"
+	// (none)   password = Tr0ub4dor&3x!       generic-password "Tr0ub4dor"
 }
 
 func ExampleScanner_Redact() {

@@ -104,7 +104,9 @@ func compileRules() []rule {
 		p("digitalocean-pat", `dop_v1_[a-f0-9]{64}`, "dop_v1_"),
 		p("digitalocean-oauth-token", `doo_v1_[a-f0-9]{64}`, "doo_v1_"),
 		p("digitalocean-refresh-token", `dor_v1_[a-f0-9]{64}`, "dor_v1_"),
-		withKW(p("ibm-cloud-iam-key", `(?i:ibm|iam|cloud)[\w\-]{0,30}(?:key|pwd|password|pass|token)['"]?\s*(?:=|:|:=|=>)\s*['"]?[a-zA-Z0-9_\-]{44}`), kwWord("ibm", "iam", "cloud")),
+		// The name is case-insensitive as a whole (IBM-API-KEY); the finding is the key.
+		{id: "ibm-cloud-iam-key", keywords: kwWord("ibm", "iam", "cloud"),
+			re: regexp.MustCompile(`(?i:ibm|iam|cloud)[\w\-]{0,30}(?i:key|pwd|password|pass|token)['"]?\s*(?:=|:|:=|=>)\s*['"]?([a-zA-Z0-9_\-]{44})(?:[^A-Za-z0-9_\-]|$)`), group: 1},
 		a("ibm-cloud-iam-api-key", `apikey`, `[a-zA-Z0-9_\-]{44}`, "apikey"),
 		a("ibm-cos-hmac-secret", `(?:(?:ibm)?[\-_]?cos[\-_]?(?:hmac)?|)[\-_]?secret[\-_]?(?:access)?[\-_]?key`, `[a-f0-9]{48}`, "secret_access_key", "secret_key", "secret-key", "secretaccesskey"),
 		withKW(a("softlayer-api-key", `(?:softlayer|sl)[\-_]?(?:api)?[\-_]?(?:key|pwd|password|pass|token)?`, `[a-z0-9]{64}`), kwWord("softlayer", "sl_", "sl-", "slapi", "slkey", "slpass")),

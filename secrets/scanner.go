@@ -62,6 +62,11 @@ type window struct {
 	hitEnd     int
 	// cutStart and cutEnd say the window was cut short of its line.
 	cutStart, cutEnd bool
+	// lang is the language of the file scanned (the zero value when
+	// unknown); lex, set for source code, tells code from strings and
+	// comments.
+	lang lang
+	lex  *codeLexer
 }
 
 func (w window) s() string { return w.text[w.start:w.end] }
@@ -153,13 +158,41 @@ const (
 // spans from its BEGIN line to the end of its END line, or to the end of the
 // text when the END line is missing. The cost is linear in the length of text
 // whatever its shape (long lines, keywords repeated back to back).
-func (s *Scanner) Scan(text string) []Finding { return s.scan(text, true) }
+func (s *Scanner) Scan(text string) []Finding { return s.scan(text, true, lang{}) }
+
+// ScanFile is [Scanner.Scan] for the contents of a file: name (a path or a
+// base name) tells the file's language, which decides what the keyword rules
+// (generic-password, generic-token) take for a value assigned to a
+// secret-looking name:
+//
+//   - configuration files (.yaml, .yml, .ini, .cfg, .conf, .properties,
+//     .toml, .env and .env.*, .npmrc, .netrc…): a bare value counts and runs
+//     to the next space or quote (password = A,b;c is the value "A,b;c");
+//   - C-like languages whose strings are double-quoted (.c, .h, .cpp, .m,
+//     .mm, .cs, .java, .kt, .scala, .rs, .swift): only a "…" literal (with
+//     its prefixes: @"…", L"…", $"…") is a value; '…' is a character
+//     literal and a bare word is an identifier or an expression;
+//   - other quoting languages (.py, .js, .ts, .php, .rb, .ps1, .tf, .cls,
+//     .groovy, .dart…): a literal in any of their quotes ("…", '…', `…`) is
+//     a value, a bare word is not;
+//   - in those languages a keyword inside a comment, or inside a longer
+//     string literal ("…;password=…"), is judged as text of unknown syntax;
+//   - anything else, including Go, shell scripts, Markdown, JSON and names
+//     with no extension: as Scan.
+//
+// Every other rule (provider formats, private keys, credentials in URLs,
+// high-entropy tokens) reads every file the same way.
+func (s *Scanner) ScanFile(name, text string) []Finding { return s.scan(text, true, langOf(name)) }
 
 // scan is Scan; pragma says whether allow-list pragmas are honoured. They are
 // not in text an attacker may write (tool results, model output, arguments):
-// there the pragma would let a leak through.
-func (s *Scanner) scan(text string, pragma bool) []Finding {
+// there the pragma would let a leak through. l is the file's language.
+func (s *Scanner) scan(text string, pragma bool, l lang) []Finding {
 	var found []Finding
+	var lex *codeLexer
+	if l.fam == famCode {
+		lex = &codeLexer{text: text, l: l}
+	}
 	scannedTo := make([]int, len(s.rules)) // per rule: the window end scanned, or the finding end reported, so far
 	for i := range scannedTo {
 		scannedTo[i] = -1
@@ -182,7 +215,7 @@ func (s *Scanner) scan(text string, pragma bool) []Finding {
 				if start < scannedTo[ref.rule] {
 					continue
 				}
-				fs := r.check(window{text: text, start: start, end: end, hit: start, hitEnd: end})
+				fs := r.check(window{text: text, start: start, end: end, hit: start, hitEnd: end, lang: l, lex: lex})
 				for _, f := range fs {
 					scannedTo[ref.rule] = max(scannedTo[ref.rule], f.End)
 				}
@@ -261,23 +294,55 @@ func extendPrivateKeys(text string, fs []Finding) []Finding {
 			continue // inside the key before it
 		}
 		if f.Rule == "private-key" {
-			f.End = pemEnd(text, f.Start, f.End)
-			coveredTo = f.End
+			body, bodyEnd, end := pemEnd(text, f.Start, f.End)
+			coveredTo = end
+			if end > bodyEnd && placeholderKeyBody(text[body:bodyEnd]) {
+				continue // a documentation example: BEGIN, XXXX or ..., END
+			}
+			f.End = end
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-// pemEnd returns the end of the END line matching the PEM header text[start:end],
-// or len(text) when there is none.
-func pemEnd(text string, start, end int) int {
-	label := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(text[start:end], "-----BEGIN"), "-----"))
+// pemEnd finds the END line matching the PEM header text[start:headerEnd]:
+// the key material is text[body:bodyEnd] and the block ends at end. With no
+// END line, the block and its material run to the end of the text.
+func pemEnd(text string, start, headerEnd int) (body, bodyEnd, end int) {
+	label := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(text[start:headerEnd], "-----BEGIN"), "-----"))
 	marker := "-----END " + label + "-----"
-	if k := strings.Index(text[end:], marker); k >= 0 {
-		return end + k + len(marker)
+	if k := strings.Index(text[headerEnd:], marker); k >= 0 {
+		return headerEnd, headerEnd + k, headerEnd + k + len(marker)
 	}
-	return len(text)
+	return headerEnd, len(text), len(text)
+}
+
+// placeholderKeyBody reports whether the material between a private key's
+// BEGIN and END lines is a placeholder: only X, x, dots, asterisks and
+// ellipses, or a short text (under 100 bytes, shorter than any real key) with
+// a placeholder word ("<your key here>"). Line breaks, escaped ones (\n in a
+// string literal, \[rs]n in a man page) and quotes are ignored. An empty body
+// is not a placeholder: the header alone is still reported.
+func placeholderKeyBody(b string) bool {
+	for _, esc := range [...]string{`\[rs]n`, `\\n`, `\n`, `\r`} {
+		b = strings.ReplaceAll(b, esc, "")
+	}
+	b = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\n', '\r', '"', '\'', '+', '\\':
+			return -1
+		}
+		return r
+	}, b)
+	if b == "" {
+		return false
+	}
+	if strings.Trim(b, "Xx.*…") == "" {
+		return true
+	}
+	var buf [100]byte
+	return len(b) < len(buf) && hasPlaceholderWord(lowerASCII(buf[:0], b))
 }
 
 const allowPragma = "pragma: allowlist secret"
@@ -370,7 +435,7 @@ func (s *Scanner) Contains(text string) bool { return len(s.Scan(text)) > 0 }
 func (s *Scanner) Redact(text string) (string, []Finding) { return s.redactText(text, true) }
 
 func (s *Scanner) redactText(text string, pragma bool) (string, []Finding) {
-	fs := s.scan(text, pragma)
+	fs := s.scan(text, pragma, lang{})
 	if len(fs) == 0 {
 		return text, nil
 	}

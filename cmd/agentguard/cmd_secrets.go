@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,13 @@ connection strings, and high-entropy values assigned to secret-looking names.
 Reads FILE, or standard input when FILE is "-" or absent. Secret values are
 never printed: only the rule and where it matched.
 
+FILE's name (or --filename for standard input) sets the language the
+keyword rules read: in configuration files (.yaml, .ini, .conf, .properties,
+.env…) a bare value after "password =" counts; in source code (.py, .js,
+.java, .c, .m, .cls…) only a string literal does, except in comments and
+inside other string literals; other names, Go and shell scripts included,
+are read as plain text.
+
 Without --jsonl, prints one line per finding:
   NAME:LINE:COLUMN: RULE
 
@@ -29,7 +37,11 @@ Flags:
             with a "text" string field) and write one JSON line per input line:
               {"secret":true,"findings":[{"rule":"github-pat","start":4,"end":44}]}
             start and end are byte offsets in the decoded text. An input line
-            that is not such JSON yields {"error":"..."}.
+            that is not such JSON yields {"error":"..."}. An object may name
+            its file with "file", "filename" or "path" (a name or path) or
+            "file_extension" (such as "py"), which sets its language.
+  --filename NAME
+            read standard input as a file named NAME (its language)
   --rules   list the rule names and exit
 
 Exit status: 0 no secret found, 1 a secret was found, 2 bad usage or unreadable
@@ -58,6 +70,7 @@ func runSecrets(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, c)
 	jsonl := fs.Bool("jsonl", false, "")
 	rules := fs.Bool("rules", false, "")
+	filename := fs.String("filename", "", "")
 	if code, ok := parseFlags(e, c, fs, args); !ok {
 		return code
 	}
@@ -72,7 +85,13 @@ func runSecrets(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	name, in := "-", e.stdin
+	lang := *filename // the name whose language the text is read in
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		if lang != "" {
+			fmt.Fprintln(e.stderr, "agentguard secrets scan: --filename names standard input; FILE has its own name")
+			return exitUsage
+		}
+		lang = fs.Arg(0)
 		name = fs.Arg(0)
 		f, err := os.Open(name)
 		if err != nil {
@@ -88,7 +107,7 @@ func runSecrets(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	if *jsonl {
-		return scanJSONL(ctx, e, sc, in)
+		return scanJSONL(ctx, e, sc, in, lang)
 	}
 	data, err := io.ReadAll(in)
 	if err != nil {
@@ -96,7 +115,7 @@ func runSecrets(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	text := string(data)
-	found := sc.Scan(text)
+	found := sc.ScanFile(lang, text)
 	w := bufio.NewWriter(e.stdout)
 	for _, f := range found {
 		line := strings.Count(text[:f.Start], "\n") + 1
@@ -121,7 +140,9 @@ type jsonlError struct {
 	Error string `json:"error"`
 }
 
-func scanJSONL(ctx context.Context, e *env, sc *secrets.Scanner, in io.Reader) int {
+// scanJSONL scans one JSON text per line; lang names the language of lines
+// that do not name their own file.
+func scanJSONL(ctx context.Context, e *env, sc *secrets.Scanner, in io.Reader, lang string) int {
 	r := bufio.NewReaderSize(in, 1<<16)
 	w := bufio.NewWriter(e.stdout)
 	enc := json.NewEncoder(w)
@@ -142,12 +163,15 @@ func scanJSONL(ctx context.Context, e *env, sc *secrets.Scanner, in io.Reader) i
 			break
 		}
 		lineNo++
-		text, perr := jsonlText(strings.TrimRight(line, "\r\n"))
+		text, file, perr := jsonlInput(strings.TrimRight(line, "\r\n"))
 		if perr != "" {
 			_ = enc.Encode(jsonlError{Error: fmt.Sprintf("line %d: %s", lineNo, perr)})
 			continue
 		}
-		fs := sc.Scan(text)
+		if file == "" {
+			file = lang
+		}
+		fs := sc.ScanFile(file, text)
 		if fs == nil {
 			fs = []secrets.Finding{}
 		}
@@ -168,22 +192,38 @@ func scanJSONL(ctx context.Context, e *env, sc *secrets.Scanner, in io.Reader) i
 
 // jsonlText decodes one input line: a JSON string, or an object with a "text"
 // string field. It returns a reason when the line is neither.
-func jsonlText(line string) (string, string) {
+func jsonlText(line string) (text, reason string) {
+	text, _, reason = jsonlInput(line)
+	return text, reason
+}
+
+// jsonlInput is jsonlText that also returns the name of the file the text
+// comes from, when an object gives one ("file", "filename" or "path") or its
+// extension ("file_extension").
+func jsonlInput(line string) (text, file, reason string) {
 	if strings.TrimSpace(line) == "" {
-		return "", "empty line"
+		return "", "", "empty line"
 	}
 	var s string
 	if err := json.Unmarshal([]byte(line), &s); err == nil {
-		return s, ""
+		return s, "", ""
 	}
 	var obj struct {
-		Text *string `json:"text"`
+		Text     *string `json:"text"`
+		File     string  `json:"file"`
+		Filename string  `json:"filename"`
+		Path     string  `json:"path"`
+		Ext      string  `json:"file_extension"`
 	}
 	if err := json.Unmarshal([]byte(line), &obj); err != nil {
-		return "", "not valid JSON"
+		return "", "", "not valid JSON"
 	}
 	if obj.Text == nil {
-		return "", `want a JSON string or an object with a "text" string field`
+		return "", "", `want a JSON string or an object with a "text" string field`
 	}
-	return *obj.Text, ""
+	file = cmp.Or(obj.File, obj.Filename, obj.Path)
+	if file == "" && obj.Ext != "" {
+		file = "input." + strings.TrimPrefix(obj.Ext, ".")
+	}
+	return *obj.Text, file, ""
 }

@@ -110,3 +110,69 @@ func TestSecretsScanJSONL(t *testing.T) {
 		t.Error("the secret value was printed")
 	}
 }
+
+// The file's name sets the language the keyword rules read: in Objective-C a
+// single-quoted value is not a string, in plain text it is a value.
+func TestSecretsScanLanguage(t *testing.T) {
+	const line = "api_key = 'Tr0ub4dor&3x!';\n"
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name  string
+		args  func(path string) []string
+		stdin string
+		code  int
+	}{
+		{"objective-c file", func(p string) []string { return []string{"scan", p} }, "", exitOK},
+		{"text file", func(p string) []string { return []string{"scan", p + ".txt"} }, "", exitFail},
+		{"stdin named", func(string) []string { return []string{"scan", "--filename", "Login.m"} }, line, exitOK},
+		{"stdin unnamed", func(string) []string { return []string{"scan"} }, line, exitFail},
+		{"filename and FILE", func(p string) []string { return []string{"scan", "--filename", "x.m", p} }, "", exitUsage},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, "Login.m")
+			for _, f := range []string{p, p + ".txt"} {
+				if err := os.WriteFile(f, []byte(line), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e, out, errb := testEnv(c.stdin)
+			if code := run(context.Background(), e, append([]string{"secrets"}, c.args(p)...)); code != c.code {
+				t.Errorf("exit %d, want %d: %s %s", code, c.code, out, errb)
+			}
+		})
+	}
+}
+
+func TestSecretsScanJSONLFile(t *testing.T) {
+	text := `"api_key = 'Tr0ub4dor&3x!';"`
+	in := strings.Join([]string{
+		`{"text":` + text + `,"file_extension":"m"}`,
+		`{"text":` + text + `,"file_extension":".m"}`,
+		`{"text":` + text + `,"file":"src/Login.m"}`,
+		`{"text":` + text + `,"filename":"Login.m"}`,
+		`{"text":` + text + `,"path":"Login.m"}`,
+		`{"text":` + text + `}`,
+		`{"text":` + text + `,"file":"notes.txt","file_extension":"m"}`,
+		text,
+	}, "\n")
+	want := []bool{false, false, false, false, false, true, true, true}
+	e, out, errb := testEnv(in)
+	if code := run(context.Background(), e, []string{"secrets", "scan", "--jsonl"}); code != exitFail {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d output lines for %d input lines:\n%s", len(lines), len(want), out)
+	}
+	for i, l := range lines {
+		var r struct{ Secret bool }
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.Secret != want[i] {
+			t.Errorf("line %d: %s (want secret %v, %v)", i+1, l, want[i], err)
+		}
+	}
+	// --filename names the lines that do not name their file.
+	e, out, _ = testEnv(text + "\n" + `{"text":` + text + `,"file":"a.txt"}` + "\n")
+	if run(context.Background(), e, []string{"secrets", "scan", "--jsonl", "--filename", "Login.m"}); out.String() != `{"secret":false,"findings":[]}`+"\n"+`{"secret":true,"findings":[{"rule":"generic-password","start":11,"end":24}]}`+"\n" {
+		t.Errorf("--filename with --jsonl: %s", out)
+	}
+}
