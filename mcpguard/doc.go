@@ -68,7 +68,7 @@
 //     sampling, elicitation or roots.
 //   - A pin covers what the server says a tool is, not what it does: a server
 //     can change its behaviour without changing its definition. Run untrusted
-//     servers in a process sandbox.
+//     servers in a process sandbox (see below).
 //   - The proxy re-vets definitions at start, on every client tools/list and on
 //     list-changed notifications; between those, a server that changes a
 //     definition silently keeps serving calls under the pinned schema (which is
@@ -84,9 +84,16 @@
 //     wording is an attack is left to the injection detector.
 //   - Every client tools/list makes the proxy re-list the upstream; there is no
 //     rate limit on that.
-//   - The process sandbox does not yet offer a long-running child with pipes,
-//     so the proxy runs the upstream command unconfined; pass a transport that
-//     confines it (ProxyConfig.Upstream accepts any [mcp.Transport]).
+//   - The proxy does not confine the upstream itself: it talks to whatever
+//     [mcp.Transport] it is given. To sandbox a local server, build the
+//     [mcp.CommandTransport] from the sandbox package's Process.Command, which
+//     runs the server under Landlock (only the paths it is given, no TCP,
+//     a new network namespace, an empty environment, rlimits); "agentguard
+//     mcp proxy" does so by default. That confinement is Linux-only and
+//     coarse: a server that may read a directory may read all of it, one
+//     given the network may reach any host, and whatever it may do it may do
+//     for every caller, since the proxy's per-role policy applies to calls,
+//     not to what the server does while serving them.
 //   - Tool-list visibility without a [ToolVisibility] or [RoleTools]
 //     implementation probes the Scoper with empty arguments, so an
 //     argument-dependent policy may list a tool whose every real call it

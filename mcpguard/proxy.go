@@ -25,8 +25,11 @@ type ProxyConfig struct {
 	// server reports about itself, which the server controls.
 	Server string
 	// Upstream reaches the upstream server, typically an
-	// [mcp.CommandTransport] running it as a child process (optionally inside a
-	// process sandbox). Required.
+	// [mcp.CommandTransport] running it as a child process. Confine a local
+	// server by giving the transport a command from the sandbox package's
+	// Process.Command (Landlock file and network rules, an empty environment,
+	// no network by default) instead of a plain exec.Command; the proxy
+	// treats either the same. Required.
 	Upstream mcp.Transport
 	// Guard configures the checks on every call, as for [NewServerGuard]. Its
 	// Tools field must be nil: the proxy validates against the vetted

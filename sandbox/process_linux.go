@@ -31,7 +31,21 @@ const exitChildSetup = 126
 // prSetNoNewPrivs is PR_SET_NO_NEW_PRIVS from linux/prctl.h.
 const prSetNoNewPrivs = 38
 
-// childSpec is what the parent hands the child on fd 3.
+// Values of childEnv: how the child receives its spec and reports setup
+// failures.
+const (
+	// childExec: [Process.Exec]. The spec arrives on fd 3 after Start; setup
+	// failures go to fd 4, which the parent reads before Wait.
+	childExec = "1"
+	// childCommand: [Process.Command]. The spec is in specEnv (see
+	// [Process.Command] for why); setup failures go to stderr.
+	childCommand = "cmd"
+)
+
+// specEnv carries the spec of a [Process.Command] child.
+const specEnv = "AGENTGUARD_SANDBOX_SPEC"
+
+// childSpec is what the parent hands the child.
 type childSpec struct {
 	Path      string
 	Args      []string
@@ -40,6 +54,11 @@ type childSpec struct {
 	ABI       int
 	Rlimits   map[int]uint64
 	NetDenied bool
+	// Env is the program's whole environment; empty when nil.
+	Env []string
+	// NetConnect leaves outgoing TCP (and, from ABI 10, UDP) unhandled by
+	// Landlock; binding a TCP port stays denied.
+	NetConnect bool
 }
 
 var landlockConfigs = [...]*landlock.Config{nil, &landlock.V1, &landlock.V2, &landlock.V3, &landlock.V4,
@@ -56,31 +75,51 @@ func LandlockABI() int {
 }
 
 // Main confines the current process and replaces it with the sandboxed
-// program when it was started by [Process.Exec]; otherwise it returns at once.
+// program when it was started by [Process.Exec] or [Process.Command];
+// otherwise it returns at once.
 // Call it first thing in main (or in TestMain) of any binary that uses
 // [Process]: the process backend re-executes the current binary to apply
 // Landlock, no_new_privs and resource limits before the program starts.
 func Main() {
-	if os.Getenv(childEnv) != "1" {
+	mode := os.Getenv(childEnv)
+	if mode != childExec && mode != childCommand {
 		return
 	}
-	status := os.NewFile(4, "status")
+	// statusFD receives a setup failure: fd 4 (a pipe the parent reads) for
+	// Exec, the caller's stderr for Command.
+	statusFD := 4
+	prefix := ""
+	if mode == childCommand {
+		statusFD, prefix = 2, "agentguard sandbox: confined child setup failed: "
+	}
+	status := os.NewFile(uintptr(statusFD), "status")
 	fail := func(format string, args ...any) {
 		if status != nil {
-			fmt.Fprintf(status, format, args...)
+			fmt.Fprintf(status, prefix+format, args...)
+			if mode == childCommand {
+				fmt.Fprintln(status)
+			}
 		}
 		os.Exit(exitChildSetup)
 	}
-	specFile := os.NewFile(3, "spec")
-	if specFile == nil || status == nil {
-		fail("sandbox child: missing descriptors")
-	}
 	var spec childSpec
-	if err := json.NewDecoder(io.LimitReader(specFile, 1<<20)).Decode(&spec); err != nil {
-		fail("sandbox child: spec: %v", err)
+	if mode == childCommand {
+		raw := os.Getenv(specEnv)
+		os.Unsetenv(specEnv)
+		if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+			fail("sandbox child: spec: %v", err)
+		}
+	} else {
+		specFile := os.NewFile(3, "spec")
+		if specFile == nil || status == nil {
+			fail("sandbox child: missing descriptors")
+		}
+		if err := json.NewDecoder(io.LimitReader(specFile, 1<<20)).Decode(&spec); err != nil {
+			fail("sandbox child: spec: %v", err)
+		}
+		specFile.Close()
+		syscall.CloseOnExec(4)
 	}
-	specFile.Close()
-	syscall.CloseOnExec(4)
 	if err := confine(spec); err != nil {
 		fail("%v", err)
 	}
@@ -95,9 +134,12 @@ func Main() {
 	if err != nil {
 		fail("sandbox child: bad argument")
 	}
-	envv := []*byte{nil}
-	msg := make([]byte, 0, len(spec.Path)+64)
-	msg = append(msg, "sandbox child: exec "+spec.Path+" failed: errno "...)
+	envv, err := syscall.SlicePtrFromStrings(spec.Env)
+	if err != nil {
+		fail("sandbox child: bad environment entry")
+	}
+	msg := make([]byte, 0, len(prefix)+len(spec.Path)+64)
+	msg = append(msg, prefix+"sandbox child: exec "+spec.Path+" failed: errno "...)
 	digits := make([]byte, 0, 8)
 	for res, v := range spec.Rlimits {
 		lim := syscall.Rlimit{Cur: v, Max: v}
@@ -117,7 +159,10 @@ func Main() {
 		digits[i], digits[j] = digits[j], digits[i]
 	}
 	msg = append(msg, digits...)
-	syscall.RawSyscall(syscall.SYS_WRITE, 4, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
+	if mode == childCommand {
+		msg = append(msg, '\n')
+	}
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(statusFD), uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
 	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, exitChildSetup, 0, 0)
 }
 
@@ -134,6 +179,16 @@ func confine(spec childSpec) error {
 	for _, p := range spec.RW {
 		rules = append(rules, rwRule(p))
 	}
+	cfg := *landlockConfigs[spec.ABI]
+	if spec.NetConnect {
+		// Outgoing connections to any port: the connect rights are simply not
+		// handled. Binding stays handled and denied, except UDP's implicit
+		// autobind to an ephemeral port, which every UDP client needs.
+		cfg.HandledAccessNet &^= llsyscall.AccessNetConnectTCP | llsyscall.AccessNetConnectSendUDP
+		if cfg.HandledAccessNet&llsyscall.AccessNetBindUDP != 0 {
+			rules = append(rules, landlock.BindUDP(0))
+		}
+	}
 	if err := llsyscall.AllThreadsPrctl(prSetNoNewPrivs, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("sandbox child: no_new_privs: %w", err)
 	}
@@ -141,7 +196,7 @@ func confine(spec childSpec) error {
 	// right the kernel knows is handled, so anything not granted here is denied,
 	// including TCP bind/connect (ABI 4+) and signals and abstract sockets
 	// outside the sandbox (ABI 6+).
-	if err := landlockConfigs[spec.ABI].Restrict(rules...); err != nil {
+	if err := cfg.Restrict(rules...); err != nil {
 		return fmt.Errorf("sandbox child: landlock: %w", err)
 	}
 	if spec.Dir != "" {
@@ -169,6 +224,27 @@ func rwRule(p string) landlock.Rule {
 		return landlock.RWDirs(p).IgnoreIfMissing()
 	}
 	return landlock.RWFiles(p).IgnoreIfMissing()
+}
+
+// childSysProcAttr puts the child in its own process group, kills it when the
+// parent thread dies, and gives it a new network namespace (inside a new user
+// namespace when not root) unless hostNet.
+//
+// No PID namespace: go-landlock applies no_new_privs and Landlock to every
+// thread through libpsx, which lists /proc/<getpid()>/task; in a new PID
+// namespace getpid() is 1 while /proc is still the host's, so it would signal
+// the host init's thread IDs and wait forever.
+func childSysProcAttr(hostNet bool) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if !hostNet {
+		a.Cloneflags = syscall.CLONE_NEWNET
+		if os.Geteuid() != 0 {
+			a.Cloneflags |= syscall.CLONE_NEWUSER
+			a.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
+			a.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+		}
+	}
+	return a
 }
 
 func newProcess(cfg ProcessConfig) (*Process, error) {
@@ -236,20 +312,12 @@ func (p *Process) Exec(ctx context.Context, code guard.Code) (*guard.Execution, 
 	stderr := &cappedWriter{limit: p.cfg.MaxOutput, stop: cancel}
 	cmd := exec.CommandContext(rctx, p.exe)
 	cmd.Args = []string{"agentguard-sandbox"}
-	cmd.Env = []string{childEnv + "=1"}
+	cmd.Env = []string{childEnv + "=" + childExec}
 	cmd.Dir = "/"
 	cmd.Stdin = bytes.NewReader(code.Stdin)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.ExtraFiles = []*os.File{specR, statusW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if !p.cfg.InsecureHostNetwork {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
-		if os.Geteuid() != 0 {
-			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
-			cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
-			cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
-		}
-	}
+	cmd.SysProcAttr = childSysProcAttr(p.cfg.InsecureHostNetwork)
 	// Kill the whole process group, not just the child, when the run ends.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second

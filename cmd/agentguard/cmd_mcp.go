@@ -24,6 +24,7 @@ import (
 	"github.com/agentguard/agentguard/guard"
 	"github.com/agentguard/agentguard/inject"
 	"github.com/agentguard/agentguard/mcpguard"
+	"github.com/agentguard/agentguard/sandbox"
 	"github.com/agentguard/agentguard/scope"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -35,7 +36,7 @@ const mcpUsage = `Usage:
   agentguard mcp approve [--pins FILE] [--server NAME] [--tool NAME]... -- COMMAND [ARG...]
 
 proxy starts COMMAND as an MCP server (a child process speaking MCP over
-stdio) and serves its tools to one client over this process's stdin/stdout,
+stdio, confined: see Confinement below) and serves its tools to one client over this process's stdin/stdout,
 or to many over streamable HTTP with --http. Every message is checked:
 
   - tool definitions: pinned by digest on first sight (--pins); a changed
@@ -62,6 +63,45 @@ Flags:
   --allow-shadowing   report but serve tools whose names another server offers
   --insecure-no-scan  do not scan descriptions and results for injection
   --verbose           log every decision, not only refusals
+
+Confinement (Linux with Landlock ABI 4+; proxy, inspect and approve):
+COMMAND runs confined by default. It may read and execute only the system's
+programs and libraries (/usr, /lib, /lib64, /bin, /sbin, a few /dev nodes) and
+the COMMAND file itself, write nowhere, use no network (its own empty network
+namespace; TCP connect and bind denied), and gets an empty environment, 256
+open files and a 4G address-space limit. A program found through PATH is run
+by its absolute path. It starts in the current directory, which it can NOT
+read unless you mount it with --ro . or --rw . (so relative paths in COMMAND,
+"python -m" and node_modules resolve as usual once mounted). An interpreter
+outside /usr (pyenv, nvm) needs its own --ro. Without Landlock the proxy
+refuses to start rather than run COMMAND unconfined.
+
+  --ro PATH           COMMAND may also read and execute PATH, a file or a
+                      directory tree (repeatable; relative to the current dir)
+  --rw PATH           COMMAND may also write PATH (repeatable)
+  --env NAME          pass NAME from this environment, if set (repeatable;
+                      PATH and HOME are common needs)
+  --net               allow outgoing connections: the host network namespace
+                      and read access to /etc/resolv.conf, /etc/hosts,
+                      /etc/nsswitch.conf, /etc/gai.conf and the CA certificates
+                      (/etc/ssl/certs, /etc/ca-certificates, /etc/pki/ca-trust,
+                      /etc/pki/tls/certs; not /etc/ssl/private); binding a TCP
+                      port stays denied (Landlock does not cover Multipath TCP,
+                      nor UDP before its ABI 10)
+  --memory SIZE       COMMAND's address-space limit, e.g. 2G (default 4G)
+  --unconfined        run COMMAND without the sandbox, with all of your
+                      user's access (prints a warning; not with the above)
+
+Examples:
+  # a Python server in a virtualenv, started from its project directory
+  agentguard mcp proxy --policy p.yaml --role support --ro . -- .venv/bin/python -m shop_mcp
+  # a Node server installed with npm in the current directory (Debian's node
+  # also reads the OpenSSL configuration); prefer this to "npx -y", which
+  # would need --net, --rw ~/.npm and --env HOME to download at every start
+  agentguard mcp proxy --policy p.yaml --role support --ro ./node_modules \
+      --ro /etc/ssl/openssl.cnf -- /usr/bin/node node_modules/@acme/mcp-server/dist/index.js
+  # a server that calls a remote API and keeps a cache
+  agentguard mcp inspect --net --env API_TOKEN --rw ~/.cache/weather -- /opt/weather-mcp/bin/server
 
 HTTP flags (with --http ADDR the role comes from each client's bearer JWT):
   --http ADDR         serve streamable HTTP on ADDR (for example 127.0.0.1:8080)
@@ -97,6 +137,9 @@ type mcpFlags struct {
 	httpAddr, jwtAlg, jwtKey, jwtIss    string
 	jwtAud, tlsCert, tlsKey, clientCA   string
 	allowHosts, allowOrigins, tools     mcpStrings
+	ro, rw, envNames                    mcpStrings
+	net, unconfined                     bool
+	memory                              sizeFlag
 }
 
 func runMCP(ctx context.Context, e *env, args []string) int {
@@ -140,6 +183,12 @@ func runMCP(ctx context.Context, e *env, args []string) int {
 	fs.Var(&f.allowHosts, "allow-host", "")
 	fs.Var(&f.allowOrigins, "allow-origin", "")
 	fs.Var(&f.tools, "tool", "")
+	fs.Var(&f.ro, "ro", "")
+	fs.Var(&f.rw, "rw", "")
+	fs.Var(&f.envNames, "env", "")
+	fs.BoolVar(&f.net, "net", false, "")
+	fs.BoolVar(&f.unconfined, "unconfined", false, "")
+	fs.Var(&f.memory, "memory", "")
 	if code, ok := parseFlags(e, c, fs, args); !ok {
 		return code
 	}
@@ -154,6 +203,18 @@ func runMCP(ctx context.Context, e *env, args []string) int {
 	if !mcpguard.ValidToolName(f.server) {
 		fmt.Fprintf(e.stderr, "agentguard mcp %s: --server %q: use letters, digits, '_', '.', '-'\n", sub, f.server)
 		return exitUsage
+	}
+	if f.unconfined && (len(f.ro) > 0 || len(f.rw) > 0 || len(f.envNames) > 0 || f.net || f.memory.n != 0) {
+		fmt.Fprintf(e.stderr, "agentguard mcp %s: --unconfined cannot be combined with --ro, --rw, --env, --net or --memory\n", sub)
+		return exitUsage
+	}
+	for _, name := range f.envNames {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			// The value after '=' may be a secret: never echo it.
+			shown, _, _ := strings.Cut(name, "=")
+			fmt.Fprintf(e.stderr, "agentguard mcp %s: --env %q: give a variable name, not NAME=value\n", sub, shown)
+			return exitUsage
+		}
 	}
 	level := slog.LevelWarn
 	if f.verbose {
@@ -212,29 +273,116 @@ func newInspector(f *mcpFlags, pins mcpguard.PinStore, logger *slog.Logger) (*mc
 	return mcpguard.NewInspector(cfg)
 }
 
-// upstreamCommand runs argv with this process's stderr (the server's logs) and
-// an environment it inherits.
-func upstreamCommand(e *env, argv []string) *mcp.CommandTransport {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stderr = e.stderr
-	return &mcp.CommandTransport{Command: cmd, TerminateDuration: 3 * time.Second}
+// mcpMinLandlockABI is the Landlock ABI the upstream's confinement needs (a
+// variable so that tests can simulate a kernel without it).
+var mcpMinLandlockABI = sandbox.DefaultMinLandlockABI
+
+// Confinement defaults for an upstream MCP server: a long-running server needs
+// more address space (threads, malloc arenas, JIT reservations) and files
+// than a one-shot tool run.
+const (
+	mcpDefaultMemory   = 4 << 30
+	mcpDefaultMaxFiles = 256
+)
+
+// mcpNetReadOnly are the files name resolution and TLS need, made readable
+// with --net (those that exist).
+var mcpNetReadOnly = []string{"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf",
+	"/etc/ssl/certs", "/etc/ca-certificates", "/etc/pki/ca-trust", "/etc/pki/tls/certs"}
+
+// upstream is the upstream server's transport and what to do once it is
+// closed.
+type upstream struct {
+	transport *mcp.CommandTransport
+	cleanup   func()
 }
 
-func listUpstream(ctx context.Context, e *env, argv []string) ([]*mcp.Tool, func(), error) {
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agentguard", Version: "v1"}, &mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}}).
-		Connect(ctx, upstreamCommand(e, argv), nil)
+// upstreamCommand runs argv with this process's stderr (the server's logs),
+// confined by the process sandbox unless --unconfined. ctx bounds the
+// confined child: when it is done, the child's process group is killed.
+func upstreamCommand(ctx context.Context, e *env, f *mcpFlags, sub string, argv []string) (*upstream, error) {
+	if f.unconfined {
+		fmt.Fprintf(e.stderr, "agentguard mcp %s: WARNING: --unconfined: %s runs with all of your user's access (files, network, environment)\n", sub, argv[0])
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stderr = e.stderr
+		return &upstream{transport: &mcp.CommandTransport{Command: cmd, TerminateDuration: 3 * time.Second}, cleanup: func() {}}, nil
+	}
+	mem := f.memory.n
+	if mem == 0 {
+		mem = mcpDefaultMemory
+	}
+	box, err := sandbox.NewProcess(sandbox.ProcessConfig{MemoryLimit: mem, MaxOpenFiles: mcpDefaultMaxFiles, MinLandlockABI: mcpMinLandlockABI})
 	if err != nil {
+		return nil, fmt.Errorf("cannot confine %s: %w\n(--unconfined runs it without a sandbox, with all of your user's access)", argv[0], err)
+	}
+	prog, err := exec.LookPath(argv[0])
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	argv = append([]string(nil), argv...)
+	if argv[0], err = filepath.Abs(prog); err != nil {
+		return nil, err
+	}
+	opts := sandbox.CommandOptions{InsecureNetwork: f.net}
+	for _, group := range []struct {
+		in  []string
+		out *[]string
+	}{{f.ro, &opts.ReadOnly}, {f.rw, &opts.ReadWrite}} {
+		for _, p := range group.in {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return nil, err
+			}
+			*group.out = append(*group.out, abs)
+		}
+	}
+	if f.net {
+		for _, p := range mcpNetReadOnly {
+			if _, err := os.Stat(p); err == nil {
+				opts.ReadOnly = append(opts.ReadOnly, p)
+			}
+		}
+	}
+	for _, name := range f.envNames {
+		if v := e.getenv(name); v != "" {
+			opts.Env = append(opts.Env, name+"="+v)
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		opts.Dir = wd
+	}
+	cmd, err := box.Command(ctx, argv, opts)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = e.stderr
+	// The go-sdk stops only the child it started; take whatever else the
+	// server left in its process group with it.
+	return &upstream{transport: &mcp.CommandTransport{Command: cmd, TerminateDuration: 3 * time.Second},
+		cleanup: func() { sandbox.KillGroup(cmd) }}, nil
+}
+
+func listUpstream(ctx context.Context, e *env, f *mcpFlags, sub string, argv []string) ([]*mcp.Tool, func(), error) {
+	up, err := upstreamCommand(ctx, e, f, sub, argv)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agentguard", Version: "v1"}, &mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}}).
+		Connect(ctx, up.transport, nil)
+	if err != nil {
+		up.cleanup()
 		return nil, nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	var tools []*mcp.Tool
 	for t, err := range cs.Tools(ctx, nil) {
 		if err != nil {
 			cs.Close()
+			up.cleanup()
 			return nil, nil, fmt.Errorf("list tools: %w", err)
 		}
 		tools = append(tools, t)
 	}
-	return tools, func() { cs.Close() }, nil
+	return tools, func() { cs.Close(); up.cleanup() }, nil
 }
 
 func mcpInspect(ctx context.Context, e *env, f *mcpFlags, pins mcpguard.PinStore, logger *slog.Logger, argv []string) int {
@@ -255,7 +403,7 @@ func mcpInspect(ctx context.Context, e *env, f *mcpFlags, pins mcpguard.PinStore
 		fmt.Fprintf(e.stderr, "agentguard mcp inspect: %v\n", err)
 		return exitUsage
 	}
-	tools, done, err := listUpstream(ctx, e, argv)
+	tools, done, err := listUpstream(ctx, e, f, "inspect", argv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agentguard mcp inspect: %v\n", err)
 		return exitFail
@@ -311,7 +459,7 @@ func mcpApprove(ctx context.Context, e *env, f *mcpFlags, pins mcpguard.PinStore
 		fmt.Fprintf(e.stderr, "agentguard mcp approve: %v\n", err)
 		return exitUsage
 	}
-	tools, done, err := listUpstream(ctx, e, argv)
+	tools, done, err := listUpstream(ctx, e, f, "approve", argv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agentguard mcp approve: %v\n", err)
 		return exitFail
@@ -390,8 +538,13 @@ func mcpProxy(ctx context.Context, e *env, f *mcpFlags, pins mcpguard.PinStore, 
 			return fail(exitUsage, "%v", err)
 		}
 	}
+	up, err := upstreamCommand(ctx, e, f, "proxy", argv)
+	if err != nil {
+		return fail(exitFail, "%v", err)
+	}
+	defer up.cleanup()
 	p, err := mcpguard.NewProxy(mcpguard.ProxyConfig{
-		Server: f.server, Upstream: upstreamCommand(e, argv), Guard: gcfg, Inspector: in, Logger: logger,
+		Server: f.server, Upstream: up.transport, Guard: gcfg, Inspector: in, Logger: logger,
 	})
 	if err != nil {
 		return fail(exitUsage, "%v", err)

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -18,12 +19,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/agentguard/agentguard/sandbox"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -70,8 +75,9 @@ func startStdioProxy(t *testing.T, variant string, extra ...string) (*mcp.Client
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	stderr := &syncBuffer{}
-	e := &env{stdin: inR, stdout: outW, stderr: stderr, getenv: func(string) string { return "" }}
-	args := append([]string{"mcp", "proxy", "--policy", policyFile(t), "--pins", filepath.Join(t.TempDir(), "pins.json")}, extra...)
+	e := &env{stdin: inR, stdout: outW, stderr: stderr, getenv: os.Getenv}
+	args := append([]string{"mcp", "proxy", "--policy", policyFile(t), "--pins", filepath.Join(t.TempDir(), "pins.json")}, confineArgs(mcpExampleServerEnv)...)
+	args = append(args, extra...)
 	args = append(args, "--", exe)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -99,6 +105,39 @@ func startStdioProxy(t *testing.T, variant string, extra ...string) (*mcp.Client
 		}
 	})
 	return cs, stderr
+}
+
+// confineArgs are the flags that run the upstream (this test binary) confined,
+// passing it the variables it needs, or, on a kernel without Landlock, the
+// explicit opt-out (the confinement tests below skip there).
+func confineArgs(envNames ...string) []string {
+	if sandbox.LandlockABI() < sandbox.DefaultMinLandlockABI {
+		return []string{"--unconfined"}
+	}
+	var args []string
+	for _, n := range envNames {
+		args = append(args, "--env", n)
+	}
+	if raceBuild() {
+		// The race detector's shadow memory needs far more address space
+		// than the default limit.
+		args = append(args, "--memory", "1024G")
+	}
+	return args
+}
+
+// raceBuild reports whether this test binary was built with -race.
+func raceBuild() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" && s.Value == "true" {
+			return true
+		}
+	}
+	return false
 }
 
 func listNames(t *testing.T, cs *mcp.ClientSession) []string {
@@ -174,6 +213,8 @@ func TestMCPInspectAndApprove(t *testing.T) {
 	runMCPCmd := func(variant string, args ...string) (int, string) {
 		t.Setenv(mcpExampleServerEnv, variant)
 		e, out, errb := testEnv("")
+		e.getenv = os.Getenv
+		args = append(args, confineArgs(mcpExampleServerEnv)...)
 		code := run(context.Background(), e, append(append([]string{"mcp"}, args...), "--", exe))
 		return code, out.String() + errb.String()
 	}
@@ -270,10 +311,11 @@ func httpProxyCLI(t *testing.T, extra ...string) (addr string, token func(role s
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr = &syncBuffer{}
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(string) string { return "" }}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: os.Getenv}
 	done := make(chan int, 1)
 	args := []string{"mcp", "proxy", "--policy", policyFile(t), "--pins", filepath.Join(dir, "pins.json"),
 		"--http", addr, "--jwt-alg", "HS256", "--jwt-key", keyFile, "--jwt-issuer", "https://idp.test", "--jwt-audience", "mcp-proxy"}
+	args = append(args, confineArgs(mcpExampleServerEnv)...)
 	args = append(append(args, extra...), "--", exe)
 	go func() { done <- run(ctx, e, args) }()
 	t.Cleanup(func() {
@@ -525,4 +567,234 @@ func FuzzJWTExpiry(f *testing.F) {
 	f.Add("h." + b64(`{"exp":1700000000}`) + ".s")
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, tok string) { _ = jwtExpiry(tok) })
+}
+
+// mcpProbeEnv makes this test binary an MCP server that, before serving, tries
+// what a malicious server would (read a secret, write outside its mounts,
+// reach a loopback listener, read the environment) and names its tools after
+// the outcomes, which "mcp inspect" prints.
+const mcpProbeEnv = "AGENTGUARD_TEST_MCP_PROBE"
+
+func init() {
+	if v := os.Getenv(mcpProbeEnv); v != "" {
+		os.Exit(runProbeServer(v))
+	}
+}
+
+func runProbeServer(spec string) int {
+	// spec: SECRET_FILE|WRITE_FILE|DIAL_ADDR[|SLEEP_ARG]; with SLEEP_ARG the
+	// server also leaves "sleep SLEEP_ARG" running behind it, in its process
+	// group, as a helper process would.
+	parts := strings.Split(spec, "|")
+	if len(parts) != 3 && len(parts) != 4 {
+		return 2
+	}
+	if len(parts) == 4 {
+		if err := exec.Command("/bin/sleep", parts[3]).Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "probe: start sleep:", err)
+			return 1
+		}
+	}
+	outcome := func(err error) string {
+		if err != nil {
+			return "denied"
+		}
+		return "ok"
+	}
+	_, readErr := os.ReadFile(parts[0])
+	writeErr := os.WriteFile(parts[1], []byte("x"), 0o600)
+	var dialErr error
+	if c, err := net.DialTimeout("tcp", parts[2], 3*time.Second); err == nil {
+		c.Close()
+	} else {
+		dialErr = err
+	}
+	names := []string{"read_" + outcome(readErr), "write_" + outcome(writeErr), "dial_" + outcome(dialErr),
+		"env_" + strconv.Itoa(len(os.Environ()))}
+	s := mcp.NewServer(&mcp.Implementation{Name: "probe", Version: "v1"}, nil)
+	for _, n := range names {
+		s.AddTool(&mcp.Tool{Name: n, Description: "probe result", InputSchema: map[string]any{"type": "object"}},
+			func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return &mcp.CallToolResult{}, nil
+			})
+	}
+	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// TestMCPInspectConfinement runs a probing server under "mcp inspect": by
+// default it can read, write and reach nothing and sees only the variable it
+// was given; --ro, --rw and --net open exactly those; --unconfined warns.
+func TestMCPInspectConfinement(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	if sandbox.LandlockABI() < sandbox.DefaultMinLandlockABI {
+		t.Skip("kernel without Landlock")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretDir, writeDir := t.TempDir(), t.TempDir()
+	secret := filepath.Join(secretDir, "id_ed25519")
+	if err := os.WriteFile(secret, []byte("PRIVATE KEY"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	target := filepath.Join(writeDir, "dropped")
+	t.Setenv(mcpProbeEnv, secret+"|"+target+"|"+l.Addr().String())
+	t.Setenv("AGENTGUARD_TEST_PARENT_SECRET", "hunter2")
+	inspect := func(flags ...string) (int, string, string) {
+		e, out, errb := testEnv("")
+		e.getenv = os.Getenv
+		args := append([]string{"mcp", "inspect", "--pins", filepath.Join(t.TempDir(), "p.json"), "--server", "probe"}, flags...)
+		code := run(context.Background(), e, append(args, "--", exe))
+		return code, out.String(), errb.String()
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  []string
+	}{
+		{"default", nil, []string{"read_denied", "write_denied", "dial_denied", "env_1 "}},
+		{"mounted", []string{"--ro", secretDir, "--rw", writeDir}, []string{"read_ok", "write_ok", "dial_denied"}},
+		{"network", []string{"--net"}, []string{"read_denied", "write_denied", "dial_ok"}},
+		{"relative_mount", []string{"--ro", "."}, []string{"read_denied"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(target)
+			code, out, errb := inspect(append(confineArgs(mcpProbeEnv), tc.flags...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("want %q in\n%s", w, out)
+				}
+			}
+		})
+	}
+	t.Run("helper_process_killed_on_exit", func(t *testing.T) {
+		marker := fmt.Sprintf("%d.%d", 4000+os.Getpid()%1000, time.Now().UnixNano()%1000000)
+		t.Setenv(mcpProbeEnv, secret+"|"+target+"|"+l.Addr().String()+"|"+marker)
+		code, out, errb := inspect(confineArgs(mcpProbeEnv)...)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+		}
+		// The server exited when inspect closed its stdin; its helper, left
+		// in its process group, must not outlive it.
+		deadline := time.Now().Add(10 * time.Second)
+		for len(markedPIDs(marker)) > 0 {
+			if time.Now().After(deadline) {
+				pids := markedPIDs(marker)
+				for _, pid := range pids {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+				t.Fatalf("helper %v survived the server", pids)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	t.Run("unconfined", func(t *testing.T) {
+		code, out, errb := inspect("--unconfined")
+		if code != exitOK || !strings.Contains(out, "read_ok") || strings.Contains(out, "env_1 ") || !strings.Contains(errb, "WARNING: --unconfined") {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+		}
+	})
+}
+
+// On a kernel without Landlock (simulated) the commands refuse to start the
+// server and name the opt-out.
+func TestMCPRefusesWithoutLandlock(t *testing.T) {
+	old := mcpMinLandlockABI
+	mcpMinLandlockABI = 1 << 10
+	defer func() { mcpMinLandlockABI = old }()
+	marker := filepath.Join(t.TempDir(), "ran")
+	for _, sub := range [][]string{
+		{"proxy", "--policy", policyFile(t), "--role", "admin"},
+		{"inspect"},
+		{"approve"},
+	} {
+		t.Run(sub[0], func(t *testing.T) {
+			e, out, errb := testEnv("")
+			args := append(append([]string{"mcp"}, sub...), "--pins", filepath.Join(t.TempDir(), "p.json"), "--", "/bin/sh", "-c", "touch "+marker)
+			code := run(context.Background(), e, args)
+			if code != exitFail || !strings.Contains(errb.String(), "--unconfined") || !strings.Contains(errb.String(), "landlock") {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errb)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("the server ran")
+			}
+		})
+	}
+}
+
+func TestMCPConfinementUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"unconfined_with_ro", []string{"--unconfined", "--ro", "/x"}},
+		{"unconfined_with_net", []string{"--unconfined", "--net"}},
+		{"unconfined_with_env", []string{"--unconfined", "--env", "HOME"}},
+		{"env_with_value", []string{"--env", "TOKEN=abc"}},
+		{"env_empty", []string{"--env", ""}},
+		{"bad_memory", []string{"--memory", "lots"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _, errb := testEnv("")
+			args := append(append([]string{"mcp", "inspect", "--pins", filepath.Join(t.TempDir(), "p.json")}, tc.args...), "--", "/bin/true")
+			if code := run(context.Background(), e, args); code != exitUsage {
+				t.Fatalf("exit %d, want %d\n%s", code, exitUsage, errb)
+			}
+			if strings.Contains(errb.String(), "abc") {
+				t.Fatal("variable value echoed")
+			}
+		})
+	}
+	t.Run("missing_mount", func(t *testing.T) {
+		if sandbox.LandlockABI() < sandbox.DefaultMinLandlockABI {
+			t.Skip("kernel without Landlock")
+		}
+		e, _, errb := testEnv("")
+		code := run(context.Background(), e, []string{"mcp", "inspect", "--pins", filepath.Join(t.TempDir(), "p.json"),
+			"--ro", "/nonexistent/node_modules", "--", "/bin/true"})
+		if code != exitFail || !strings.Contains(errb.String(), "/nonexistent/node_modules") {
+			t.Fatalf("exit %d: %s", code, errb)
+		}
+	})
+}
+
+// markedPIDs returns the PIDs of processes whose command line contains
+// marker.
+func markedPIDs(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(marker)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
