@@ -13,6 +13,9 @@
 //     WebAssembly: the program runs in a re-executed child confined by
 //     Landlock, no_new_privs, resource limits, an empty environment and a new
 //     network namespace. Binaries that use it call [Main] at start-up.
+//     [Process.Exec] runs a program to completion; [Process.Command] returns a
+//     long-running confined child whose streams the caller owns (the MCP
+//     proxy's upstream server), with [KillGroup] to reap what it started.
 //   - [Remote], a client for a hosted sandbox service with an E2B-style HTTP
 //     API, for applications that outgrow one machine.
 //
@@ -86,8 +89,13 @@
 //     refuses to run without it. Landlock does not cover UDP before ABI 10 or
 //     MPTCP, which the default network namespace does. RLIMIT_AS counts address
 //     space, not resident memory, and a program it stops is not reported as
-//     [guard.LimitMemory] (the failure is the program's own). The child is confined, not virtualised: it
-//     shares the host kernel.
+//     [guard.LimitMemory] (the failure is the program's own). The child is
+//     confined, not virtualised: it shares the host kernel. There is no PID
+//     namespace (go-landlock's all-thread restriction reads /proc/<pid>/task,
+//     which a new PID namespace without a fresh /proc misnames), so a program
+//     that calls setsid leaves the process group and escapes the group kill;
+//     it stays confined. With [CommandOptions].InsecureNetwork, MPTCP sockets
+//     and UDP (before Landlock ABI 10) are not covered.
 //   - [Remote] trusts the service to isolate; it only bounds what it accepts
 //     back. No JavaScript runtime is pinned: no WASI command build of a JS
 //     engine is published on npm the way python.wasm is (see [Interpreter]).

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,11 +106,14 @@ func TestProcessLimits(t *testing.T) {
 		}
 	})
 	// A background child must not outlive the run.
-	ex := run(t, p, "/bin/sh", "-c", "sleep 30 & echo started")
+	// A duration unique to this run, so another "sleep 30" on the host does not
+	// count as a survivor.
+	d := fmt.Sprintf("30.%09d", time.Now().UnixNano()%1e9)
+	ex := run(t, p, "/bin/sh", "-c", "sleep "+d+" & echo started")
 	if string(ex.Stdout) != "started\n" {
 		t.Fatalf("stdout %q", ex.Stdout)
 	}
-	out, _ := exec.Command("pgrep", "-f", "^sleep 30$").Output()
+	out, _ := exec.Command("pgrep", "-f", "^sleep "+strings.ReplaceAll(d, ".", "[.]")+"$").Output()
 	if len(out) > 0 {
 		t.Errorf("background child survived: %s", out)
 	}
