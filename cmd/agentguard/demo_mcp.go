@@ -14,6 +14,7 @@ import (
 	"github.com/agentguard/agentguard/guard"
 	"github.com/agentguard/agentguard/inject"
 	"github.com/agentguard/agentguard/mcpguard"
+	"github.com/agentguard/agentguard/sandbox"
 	"github.com/agentguard/agentguard/scope"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -44,15 +45,26 @@ func runExampleMCPServer(variant string) int {
 	return exitOK
 }
 
-// exampleServerTransport starts this executable as the example server.
-func exampleServerTransport(variant string) (*mcp.CommandTransport, error) {
+// exampleServerTransport starts this executable as the example server,
+// confined by the process sandbox (as "agentguard mcp proxy" confines an
+// upstream) when the kernel has Landlock, and reports which. cleanup kills
+// whatever the server left in its process group.
+func exampleServerTransport(ctx context.Context, variant string) (t *mcp.CommandTransport, confined bool, cleanup func(), err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("locate own executable: %w", err)
+		return nil, false, nil, fmt.Errorf("locate own executable: %w", err)
+	}
+	env := mcpExampleServerEnv + "=" + variant
+	if box, berr := sandbox.NewProcess(sandbox.ProcessConfig{MemoryLimit: mcpDefaultMemory, MaxOpenFiles: mcpDefaultMaxFiles}); berr == nil {
+		cmd, err := box.Command(ctx, []string{exe}, sandbox.CommandOptions{Env: []string{env}})
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("confine the example server: %w", err)
+		}
+		return &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}, true, func() { sandbox.KillGroup(cmd) }, nil
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), mcpExampleServerEnv+"="+variant)
-	return &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}, nil
+	cmd.Env = append(os.Environ(), env)
+	return &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}, false, func() {}, nil
 }
 
 // mcpScene is a proxy over one example-server process and a client connected to
@@ -61,7 +73,9 @@ type mcpScene struct {
 	proxy  *mcpguard.Proxy
 	client *mcp.ClientSession
 	report *mcpguard.Report
-	close  func()
+	// confined reports whether the server process runs in the process sandbox.
+	confined bool
+	close    func()
 }
 
 func (d *demo) startMCPScene(ctx context.Context, server, variant, role string, in *mcpguard.Inspector, det guard.InjectionDetector) (*mcpScene, error) {
@@ -69,7 +83,7 @@ func (d *demo) startMCPScene(ctx context.Context, server, variant, role string, 
 	if err != nil {
 		return nil, err
 	}
-	up, err := exampleServerTransport(variant)
+	up, confined, cleanup, err := exampleServerTransport(ctx, variant)
 	if err != nil {
 		return nil, err
 	}
@@ -83,25 +97,30 @@ func (d *demo) startMCPScene(ctx context.Context, server, variant, role string, 
 		},
 	})
 	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	rep, err := p.Connect(ctx)
 	if err != nil {
+		p.Close()
+		cleanup()
 		return nil, err
 	}
 	ct, st := mcp.NewInMemoryTransports()
 	ss, err := p.Server().Connect(ctx, st, nil)
 	if err != nil {
 		p.Close()
+		cleanup()
 		return nil, err
 	}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "support-agent", Version: "v1"}, nil).Connect(ctx, ct, nil)
 	if err != nil {
 		ss.Close()
 		p.Close()
+		cleanup()
 		return nil, err
 	}
-	return &mcpScene{proxy: p, client: cs, report: rep, close: func() { cs.Close(); ss.Close(); p.Close() }}, nil
+	return &mcpScene{proxy: p, client: cs, report: rep, confined: confined, close: func() { cs.Close(); ss.Close(); p.Close(); cleanup() }}, nil
 }
 
 func (s *mcpScene) tools(ctx context.Context) ([]string, error) {
@@ -155,6 +174,13 @@ func demoMCPProxy(ctx context.Context, d *demo) error {
 		return err
 	}
 	defer s.close()
+	if s.confined {
+		d.say("The server process itself is confined, as agentguard mcp proxy confines it: Landlock,")
+		d.say("no network, no files beyond the system's programs and libraries, an empty environment.")
+	} else {
+		d.say("(This kernel has no Landlock, so the server process runs unconfined here;")
+		d.say("agentguard mcp proxy would refuse to start it without --unconfined.)")
+	}
 	names, err := s.tools(ctx)
 	if err != nil {
 		return err
