@@ -30,12 +30,9 @@ func init() {
 
 func runAudit(ctx context.Context, e *env, args []string) int {
 	c := lookup("audit")
-	if len(args) == 0 || (args[0] != "verify" && args[0] != "-h" && args[0] != "--help" && args[0] != "-help") {
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
-	}
-	if args[0] == "verify" {
-		args = args[1:]
+	_, args, code, ok := subcommand(e, c, args, "verify")
+	if !ok {
+		return code
 	}
 	fs := newFlags(e, c)
 	keyEnv := fs.String("key-env", "", "")

@@ -144,19 +144,9 @@ type mcpFlags struct {
 
 func runMCP(ctx context.Context, e *env, args []string) int {
 	c := lookup("mcp")
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, c.usage)
-		return exitOK
-	case "proxy", "inspect", "approve":
-	default:
-		fmt.Fprintf(e.stderr, "agentguard mcp: unknown subcommand %q\nRun \"agentguard mcp --help\" for usage.\n", sub)
-		return exitUsage
+	sub, args, code, ok := subcommand(e, c, args, "proxy", "inspect", "approve")
+	if !ok {
+		return code
 	}
 	// The upstream's stderr is copied into ours by another goroutine.
 	le := *e

@@ -72,18 +72,9 @@ func (c *outputCanaries) Set(v string) error { *c = append(*c, v); return nil }
 
 func runOutput(ctx context.Context, e *env, args []string) int {
 	c := lookup("output")
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "check":
-		args = args[1:]
-	case "-h", "-help", "--help":
-	default:
-		fmt.Fprintf(e.stderr, "agentguard output: unknown subcommand %q\n", args[0])
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
+	_, args, code, ok := subcommand(e, c, args, "check")
+	if !ok {
+		return code
 	}
 	fs := newFlags(e, c)
 	jsonl := fs.Bool("jsonl", false, "")

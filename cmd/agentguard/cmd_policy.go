@@ -48,21 +48,14 @@ func init() {
 
 func runPolicy(ctx context.Context, e *env, args []string) int {
 	c := lookup("policy")
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
+	sub, args, code, ok := subcommand(e, c, args, "check", "lint")
+	if !ok {
+		return code
 	}
-	switch args[0] {
-	case "check":
-		return policyCheck(ctx, e, c, args[1:])
-	case "lint":
-		return policyLint(e, c, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, c.usage)
-		return exitOK
+	if sub == "check" {
+		return policyCheck(ctx, e, c, args)
 	}
-	fmt.Fprintf(e.stderr, "agentguard policy: unknown subcommand %q\n", args[0])
-	return exitUsage
+	return policyLint(e, c, args)
 }
 
 type policyVerdict struct {

@@ -73,21 +73,14 @@ func init() {
 
 func runSandbox(ctx context.Context, e *env, args []string) int {
 	c := lookup("sandbox")
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
+	sub, args, code, ok := subcommand(e, c, args, "run", "install")
+	if !ok {
+		return code
 	}
-	switch args[0] {
-	case "run":
-		return sandboxRun(ctx, e, c, args[1:])
-	case "install":
-		return sandboxInstall(ctx, e, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, c.usage)
-		return exitOK
+	if sub == "run" {
+		return sandboxRun(ctx, e, c, args)
 	}
-	fmt.Fprintf(e.stderr, "agentguard sandbox: unknown subcommand %q\n", args[0])
-	return exitUsage
+	return sandboxInstall(ctx, e, args)
 }
 
 func sandboxDir(e *env) string {

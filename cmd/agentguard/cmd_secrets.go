@@ -54,18 +54,9 @@ func init() {
 
 func runSecrets(ctx context.Context, e *env, args []string) int {
 	c := lookup("secrets")
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "scan":
-		args = args[1:]
-	case "-h", "-help", "--help":
-	default:
-		fmt.Fprintf(e.stderr, "agentguard secrets: unknown subcommand %q\n", args[0])
-		fmt.Fprint(e.stderr, c.usage)
-		return exitUsage
+	_, args, code, ok := subcommand(e, c, args, "scan")
+	if !ok {
+		return code
 	}
 	fs := newFlags(e, c)
 	jsonl := fs.Bool("jsonl", false, "")
