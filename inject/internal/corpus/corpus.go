@@ -494,9 +494,22 @@ func isText(s string) bool {
 	return bad*50 < len(s)
 }
 
-// handWritten reads the committed hand-written hard negatives: paragraphs separated
-// by lines of "---". Files whose name contains "heldout" are never trained on.
+// handWritten reads the committed hand-written texts: paragraphs separated by
+// lines of "---". Files whose name contains "heldout" are never trained on; files
+// whose name contains "finalonly" are left to [FinalOnly].
 func handWritten(dir string) ([]Item, error) {
+	return readHand(dir, func(name string) bool { return !strings.Contains(name, "finalonly") })
+}
+
+// FinalOnly reads the hand-written texts (files named *finalonly*) that train
+// the final model only: they are never part of cross-validation, neither on the
+// training nor on the test side, so they cannot raise the cross-validated figures.
+// Files named pos_* hold injections.
+func FinalOnly(dir string) ([]Item, error) {
+	return readHand(dir, func(name string) bool { return strings.Contains(name, "finalonly") })
+}
+
+func readHand(dir string, keep func(name string) bool) ([]Item, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
 	if err != nil {
 		return nil, err
@@ -509,6 +522,9 @@ func handWritten(dir string) ([]Item, error) {
 			return nil, err
 		}
 		name := strings.TrimSuffix(filepath.Base(p), ".txt")
+		if !keep(name) {
+			continue
+		}
 		held := strings.Contains(name, "heldout")
 		inj := strings.HasPrefix(name, "pos_")
 		for i, para := range strings.Split(string(b), "\n---\n") {

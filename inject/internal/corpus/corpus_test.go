@@ -65,3 +65,46 @@ func TestShortBenign(t *testing.T) {
 		}
 	}
 }
+
+// TestFinalOnlySplit: files named *finalonly* are read by FinalOnly alone, never
+// by the hand-written reader that feeds cross-validation, and pos_* files hold
+// injections.
+func TestFinalOnlySplit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(dir+"/"+name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("hardneg_x.txt", "benign one\n---\nbenign two")
+	write("pos_finalonly_y.txt", "attack one\n---\nattack two\n---\n")
+	write("hardneg_finalonly_z.txt", "benign three")
+	cv, err := handWritten(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := FinalOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cv) != 2 || len(final) != 3 {
+		t.Fatalf("cross-validation items %d (want 2), final-only items %d (want 3)", len(cv), len(final))
+	}
+	for _, it := range cv {
+		if strings.Contains(it.Corpus, "finalonly") {
+			t.Errorf("final-only item %q in cross-validation", it.Text)
+		}
+	}
+	pos := 0
+	for _, it := range final {
+		if it.Injection != strings.HasPrefix(it.Text, "attack") {
+			t.Errorf("%q labelled injection=%v", it.Text, it.Injection)
+		}
+		if it.Injection {
+			pos++
+		}
+	}
+	if pos != 2 {
+		t.Errorf("%d final-only injections, want 2", pos)
+	}
+}

@@ -5,9 +5,12 @@
 // It reads the labelled public datasets and gathers benign hard negatives from the
 // machine (see package corpus), runs group k-fold cross-validation (families of
 // templated texts never straddle folds), fits Platt scaling on the out-of-fold
-// scores, trains the final model on all training items, and reports the false
+// scores, trains the final model on all training items plus the hand-written
+// final-only texts (never part of cross-validation), and reports the false
 // positive rate on the held-out benign corpora, which are never trained on.
-// Training is deterministic: the same inputs give the same weights.
+// Training is deterministic: the same inputs give the same weights. -groups
+// prints the out-of-fold figures per corpus and the worst groups; -dump writes
+// every out-of-fold score for analysis.
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -35,14 +39,19 @@ func main() {
 	folds := flag.Int("folds", 5, "cross-validation folds (0: skip cross-validation)")
 	capGroup := flag.Int("cap", 150, "most items per templated family")
 	maxNeg := flag.Int("maxneg", 3000, "most hard negatives per machine corpus")
-	epochs := flag.Int("epochs", 10, "training epochs")
+	epochs := flag.Int("epochs", 6, "training epochs")
 	lr := flag.Float64("lr", 0.2, "AdaGrad learning rate")
-	l2 := flag.Float64("l2", 1e-5, "L2 weight decay per update")
+	l2 := flag.Float64("l2", 3e-4, "L2 weight decay per update")
+	rulePrior := flag.Float64("ruleprior", 2, "start rule weights at ruleprior·(standalone weight − 0.3) and decay towards it")
 	heldOut := flag.String("heldout", "", "write the held-out benign items as JSONL here (for the eval command)")
 	split = flag.String("split", "group", "cross-validation split: group (families never straddle folds) or random (leaky, for comparison)")
 	oof = flag.String("oof", "", "write the out-of-fold raw scores and labels here")
 	cache := flag.String("cache", "", "gob file caching the gathered corpus (read if present, else written)")
 	show = flag.Int("show", 0, "print up to N misclassified items per fold")
+	byGroup = flag.Bool("groups", false, "print out-of-fold recall and FPR per corpus and per group")
+	dump = flag.String("dump", "", "write every out-of-fold item with its raw score as JSONL here")
+	posOnly = flag.Bool("gwpos", false, "apply -gw to injections only (benign groups are files and directories, not templated families)")
+	groupPow = flag.Float64("gw", 0.25, "weight every item by n^-gw, n the size of its group (0: unweighted); see -gwpos")
 	hand := flag.String("hand", "inject/internal/train/testdata", "directory of hand-written texts")
 	flag.Parse()
 	log.SetFlags(0)
@@ -84,12 +93,17 @@ func main() {
 		len(train), countPos(train), len(held), time.Since(start).Round(time.Millisecond))
 	printCorpora(train)
 
-	cfg := inject.TrainConfig{Epochs: *epochs, LearningRate: *lr, L2: *l2, BalanceClasses: true, Seed: 1}
+	cfg := inject.TrainConfig{Epochs: *epochs, LearningRate: *lr, L2: *l2, BalanceClasses: true, Seed: 1, RulePrior: *rulePrior}
 	a, b := 1.0, 0.0
 	if *folds > 1 {
 		a, b = crossValidate(train, *folds, cfg)
 	}
-	c, err := inject.TrainClassifier(examples(train), cfg)
+	final, err := corpus.FinalOnly(*hand)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("final model: %d training items plus %d hand-written final-only items (%d injection)", len(train), len(final), countPos(final))
+	c, err := inject.TrainClassifier(examples(append(slices.Clip(train), final...)), cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -116,9 +130,13 @@ func main() {
 }
 
 var (
-	show  *int
-	split *string
-	oof   *string
+	show     *int
+	dump     *string
+	groupPow *float64
+	posOnly  *bool
+	byGroup  *bool
+	split    *string
+	oof      *string
 )
 
 func loadCache(path string) ([]corpus.Item, error) {
@@ -173,9 +191,17 @@ func printCorpora(items []corpus.Item) {
 }
 
 func examples(items []corpus.Item) []inject.Example {
+	size := map[string]int{}
+	for _, it := range items {
+		size[it.Group]++
+	}
 	ex := make([]inject.Example, len(items))
 	for i, it := range items {
-		ex[i] = inject.Example{Text: it.Text, Injection: it.Injection}
+		w := 1.0
+		if *groupPow != 0 && (it.Injection || !*posOnly) {
+			w = math.Pow(float64(size[it.Group]), -*groupPow)
+		}
+		ex[i] = inject.Example{Text: it.Text, Injection: it.Injection, Weight: w}
 	}
 	return ex
 }
@@ -185,6 +211,7 @@ func examples(items []corpus.Item) []inject.Example {
 func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b float64) {
 	var raw []float64
 	var labels []bool
+	var oofItems []corpus.Item
 	log.Printf("group %d-fold cross-validation (threshold: raw margin 0)", k)
 	log.Printf("%-5s %6s %6s %8s %8s %8s %8s  | %8s %8s %8s %8s", "fold", "pos", "neg", "recall", "FPR", "BA", "prec", "recall", "FPR", "BA", "prec")
 	var sumBA, sumEBA float64
@@ -215,6 +242,7 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 			r := c.RawScore(it.Text)
 			raw = append(raw, r)
 			labels = append(labels, it.Injection)
+			oofItems = append(oofItems, it)
 			m.add(it.Injection, r >= 0)
 			d, err := ens.DetectInjection(context.Background(), guard.Text{Content: it.Text, Provenance: guard.ProvenanceToolResult})
 			if err != nil {
@@ -237,6 +265,28 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 			fmt.Fprintf(&b, "%g %v\n", raw[i], labels[i])
 		}
 		if err := os.WriteFile(*oof, []byte(b.String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *byGroup {
+		printGroups(oofItems, raw)
+	}
+	if *dump != "" {
+		f, err := os.Create(*dump)
+		if err != nil {
+			log.Fatal(err)
+		}
+		enc := json.NewEncoder(f)
+		for i, it := range oofItems {
+			if err := enc.Encode(struct {
+				Raw                 float64
+				Injection           bool
+				Corpus, Group, Text string
+			}{raw[i], it.Injection, it.Corpus, it.Group, it.Text}); err != nil {
+				log.Fatal(err)
+			}
+		}
+		if err := f.Close(); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -337,4 +387,45 @@ func writeJSONL(path string, items []corpus.Item) error {
 		}
 	}
 	return f.Close()
+}
+
+// printGroups prints the out-of-fold figures per corpus and the groups the
+// classifier does worst on.
+func printGroups(items []corpus.Item, raw []float64) {
+	type agg struct {
+		m    metrics
+		name string
+	}
+	byCorpus, byGrp := map[string]*agg{}, map[string]*agg{}
+	get := func(m map[string]*agg, k string) *agg {
+		a := m[k]
+		if a == nil {
+			a = &agg{name: k}
+			m[k] = a
+		}
+		return a
+	}
+	for i, it := range items {
+		get(byCorpus, it.Corpus).m.add(it.Injection, raw[i] >= 0)
+		get(byGrp, it.Group).m.add(it.Injection, raw[i] >= 0)
+	}
+	sorted := func(m map[string]*agg) []*agg {
+		var out []*agg
+		for _, a := range m {
+			out = append(out, a)
+		}
+		slices.SortFunc(out, func(a, b *agg) int { return strings.Compare(a.name, b.name) })
+		return out
+	}
+	log.Printf("out-of-fold by corpus:")
+	for _, a := range sorted(byCorpus) {
+		log.Printf("  %-42s pos %5d recall %.3f | neg %5d FPR %.4f", a.name, a.m.tp+a.m.fn, a.m.recall(), a.m.tn+a.m.fp, a.m.fpr())
+	}
+	log.Printf("out-of-fold groups with misses (positives: recall < 0.9; negatives: FPR > 0.05):")
+	for _, a := range sorted(byGrp) {
+		np, nn := a.m.tp+a.m.fn, a.m.tn+a.m.fp
+		if np > 0 && a.m.recall() < 0.9 || nn > 0 && a.m.fpr() > 0.05 {
+			log.Printf("  %-60s fold %d pos %4d recall %.3f | neg %4d FPR %.3f", trunc(a.name, 60), corpus.Hash(a.name)%5, np, a.m.recall(), nn, a.m.fpr())
+		}
+	}
 }
