@@ -13,10 +13,11 @@
 //
 //   - agentguard.call.duration (histogram, s) by tool and outcome (ok, denied,
 //     pending, error). Its count is the number of calls.
-//   - agentguard.stage.duration (histogram, s) by stage, decision (allow, deny,
-//     monitored, error, pending, rewrite) and mode. Its count is the number of
-//     decisions per stage, decision and mode.
-//   - agentguard.denials (counter) by stage, decision and mode, for every decision
+//   - agentguard.stage.duration (histogram, s) by stage and decision (allow,
+//     deny, monitored, error, pending, rewrite). Its count is the number of
+//     decisions per stage and decision. (A would-be denial in monitor mode is
+//     the decision "monitored"; spans and events also carry the mode.)
+//   - agentguard.denials (counter) by stage and decision, for every decision
 //     other than allow and rewrite: the series to alert on, and free on allowed calls.
 //   - agentguard.detector.score (histogram) by provenance and verdict;
 //     agentguard.sandbox.runs (counter) and agentguard.sandbox.duration

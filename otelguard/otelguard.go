@@ -77,8 +77,8 @@ const numDecisions = 8
 // latency histogram's and the denial counter's attribute sets, and the stage
 // span's (or event's) attributes.
 type stageOpts struct {
-	duration [numDecisions][2][]metric.RecordOption
-	denial   [numDecisions][2][]metric.AddOption
+	duration [numDecisions][]metric.RecordOption
+	denial   [numDecisions][]metric.AddOption
 	span     [numDecisions][2][]trace.SpanStartOption
 	event    [numDecisions][2][]attribute.KeyValue
 }
@@ -92,11 +92,15 @@ func (t *Telemetry) stageOptions(s guard.Stage) *stageOpts {
 	}
 	so = &stageOpts{}
 	for d := range numDecisions {
+		// Metrics are labelled by stage and decision only: in monitor mode a
+		// would-be denial is the decision "monitored", so the mode adds no
+		// information to a count, and every label costs the SDK on each
+		// measurement. Spans and events carry the mode.
+		set := attribute.NewSet(KeyStage.String(string(s)), KeyDecision.String(guard.Decision(d).String()))
+		so.duration[d] = []metric.RecordOption{metric.WithAttributeSet(set)}
+		so.denial[d] = []metric.AddOption{metric.WithAttributeSet(set)}
 		for m := range 2 {
 			kvs := []attribute.KeyValue{KeyStage.String(string(s)), KeyDecision.String(guard.Decision(d).String()), KeyMode.String(guard.Mode(m).String())}
-			set := attribute.NewSet(kvs...)
-			so.duration[d][m] = []metric.RecordOption{metric.WithAttributeSet(set)}
-			so.denial[d][m] = []metric.AddOption{metric.WithAttributeSet(set)}
 			so.span[d][m] = []trace.SpanStartOption{trace.WithAttributes(kvs...)}
 			so.event[d][m] = kvs
 		}
@@ -178,9 +182,9 @@ func New(cfg Config) (*Telemetry, error) {
 	var e error
 	t.callDuration, e = m.Float64Histogram(MetricCallDuration, metric.WithDescription("Guarded tool calls by tool and outcome, and their latency (the count is the number of calls)."), metric.WithUnit("s"))
 	ins(e)
-	t.stageDuration, e = m.Float64Histogram(MetricStageDuration, metric.WithDescription("Guard decisions by stage, decision and mode, and the time each check took (the count is the number of decisions)."), metric.WithUnit("s"))
+	t.stageDuration, e = m.Float64Histogram(MetricStageDuration, metric.WithDescription("Guard decisions by stage and decision, and the time each check took (the count is the number of decisions)."), metric.WithUnit("s"))
 	ins(e)
-	t.denials, e = m.Int64Counter(MetricDenials, metric.WithDescription("Decisions other than allow and rewrite (denied, monitored, pending, errored) by stage, decision and mode."), metric.WithUnit("{decision}"))
+	t.denials, e = m.Int64Counter(MetricDenials, metric.WithDescription("Decisions other than allow and rewrite (denied, monitored, pending, errored) by stage and decision."), metric.WithUnit("{decision}"))
 	ins(e)
 	t.scores, e = m.Float64Histogram(MetricDetectorScore, metric.WithDescription("Injection detector scores."),
 		metric.WithExplicitBucketBoundaries(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99))
@@ -314,10 +318,10 @@ func (t *Telemetry) audit(ctx context.Context, e guard.Event) {
 	so := t.stageOptions(e.Stage)
 	// Stage metrics take no exemplars: those hang off the call's latency, which is
 	// what an operator follows to a trace. This keeps a stage's metrics cheap.
-	t.stageDuration.Record(context.Background(), e.Duration.Seconds(), so.duration[d][m]...)
+	t.stageDuration.Record(context.Background(), e.Duration.Seconds(), so.duration[d]...)
 	denied := e.Decision != guard.DecisionAllow && e.Decision != guard.DecisionRewrite
 	if denied {
-		t.denials.Add(ctx, 1, so.denial[d][m]...)
+		t.denials.Add(ctx, 1, so.denial[d]...)
 	}
 	parent := trace.SpanFromContext(ctx)
 	if !parent.IsRecording() {

@@ -234,12 +234,12 @@ func TestMetricsCountCallsAndDecisions(t *testing.T) {
 	}
 	got := s.metricPoints(t)
 	want := map[string]int64{
-		otelguard.MetricCallDuration + " agentguard.outcome=ok agentguard.tool=refund_order":                        2,
-		otelguard.MetricCallDuration + " agentguard.outcome=denied agentguard.tool=refund_order":                    1,
-		otelguard.MetricStageDuration + " agentguard.decision=allow agentguard.mode=enforce agentguard.stage=scope": 2,
-		otelguard.MetricStageDuration + " agentguard.decision=deny agentguard.mode=enforce agentguard.stage=scope":  1,
-		otelguard.MetricStageDuration + " agentguard.decision=allow agentguard.mode=enforce agentguard.stage=args":  2,
-		otelguard.MetricDenials + " agentguard.decision=deny agentguard.mode=enforce agentguard.stage=scope":        1,
+		otelguard.MetricCallDuration + " agentguard.outcome=ok agentguard.tool=refund_order":     2,
+		otelguard.MetricCallDuration + " agentguard.outcome=denied agentguard.tool=refund_order": 1,
+		otelguard.MetricStageDuration + " agentguard.decision=allow agentguard.stage=scope":      2,
+		otelguard.MetricStageDuration + " agentguard.decision=deny agentguard.stage=scope":       1,
+		otelguard.MetricStageDuration + " agentguard.decision=allow agentguard.stage=args":       2,
+		otelguard.MetricDenials + " agentguard.decision=deny agentguard.stage=scope":             1,
 	}
 	for k, v := range want {
 		if got[k] != v {
