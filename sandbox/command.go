@@ -163,8 +163,10 @@ func redactEnv(kv string) string {
 
 // KillGroup kills the process group of a started [Process.Command]: whatever
 // the program left running in it. It is safe to call after Wait and when the
-// group is already gone. A process that started a new session (setsid) has
-// left the group and is not reached.
+// group is already gone. A process that left the group (setsid, a double
+// fork) is killed by the child's supervisor when the program exits or ctx is
+// cancelled; only a supervisor killed with SIGKILL leaves such a process
+// running (still confined), so prefer cancelling ctx to killing the child.
 func KillGroup(cmd *exec.Cmd) error {
 	return killGroup(cmd)
 }

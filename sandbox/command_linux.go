@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -23,9 +24,10 @@ func commandPlatform() error { return nil }
 // environment variable of the re-executed child (specEnv), which [Main] reads
 // and never passes on: the program is started by execve with exactly
 // opts.Env. That needs no descriptor, cannot block, and the variable is
-// readable only by the same user (/proc/PID/environ), and only until the
-// program's execve replaces it. Setup failures go to the child's stderr with
-// exit status [ExitSetupFailed], where any caller that keeps stderr sees them.
+// readable only by the same user (/proc/PID/environ) while the supervisor
+// runs: no longer than the program's own environment, opts.Env, is readable
+// the same way. Setup failures go to the child's stderr with exit
+// status [ExitSetupFailed], where any caller that keeps stderr sees them.
 func (p *Process) command(ctx context.Context, argv []string, opts CommandOptions) (*exec.Cmd, error) {
 	rlimits := map[int]uint64{
 		syscall.RLIMIT_AS:     uint64(p.cfg.MemoryLimit),
@@ -43,7 +45,7 @@ func (p *Process) command(ctx context.Context, argv []string, opts CommandOption
 	// nothing.
 	rw := append(append([]string{"/dev/null"}, p.cfg.ReadWrite...), opts.ReadWrite...)
 	spec := childSpec{Path: argv[0], Args: argv, Dir: opts.Dir, RO: ro, RW: rw, ABI: p.abi,
-		Rlimits: rlimits, Env: opts.Env, NetConnect: opts.InsecureNetwork}
+		Rlimits: rlimits, Env: opts.Env, NetConnect: opts.InsecureNetwork, Parent: os.Getpid()}
 	data, err := json.Marshal(spec)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: command spec: %w", err)
@@ -56,8 +58,9 @@ func (p *Process) command(ctx context.Context, argv []string, opts CommandOption
 	cmd.Env = []string{childEnv + "=" + childCommand, specEnv + "=" + string(data)}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = childSysProcAttr(p.cfg.InsecureHostNetwork || opts.InsecureNetwork)
-	// Kill the whole process group, not just the child, when ctx is done.
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// When ctx is done the supervisor kills the program and everything it
+	// started, including what left the process group; WaitDelay bounds it.
+	cmd.Cancel = func() error { return stopSupervisor(cmd.Process) }
 	cmd.WaitDelay = time.Second
 	return cmd, nil
 }

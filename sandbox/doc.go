@@ -92,10 +92,19 @@
 //     [guard.LimitMemory] (the failure is the program's own). The child is
 //     confined, not virtualised: it shares the host kernel. There is no PID
 //     namespace (go-landlock's all-thread restriction reads /proc/<pid>/task,
-//     which a new PID namespace without a fresh /proc misnames), so a program
-//     that calls setsid leaves the process group and escapes the group kill;
-//     it stays confined. With [CommandOptions].InsecureNetwork, MPTCP sockets
-//     and UDP (before Landlock ABI 10) are not covered.
+//     which a new PID namespace without a fresh /proc misnames); instead the
+//     confined child stays as the program's supervisor, a child subreaper:
+//     when the program exits, the run ends, the context is cancelled or the
+//     host process dies, it kills everything the program started, including
+//     processes that left the process group (setsid, double fork), and exits
+//     as the program did. What it cannot clean up, and what then runs on,
+//     still confined: descendants of a supervisor killed with SIGKILL
+//     (cmd.Process.Kill, as the MCP go-sdk's CommandTransport does when the
+//     program ignores SIGTERM; cancel the context instead) and, before
+//     Landlock ABI 6, of a supervisor the program itself killed (from ABI 6
+//     the program runs in a nested Landlock domain that cannot signal it).
+//     With [CommandOptions].InsecureNetwork, MPTCP sockets and UDP (before
+//     Landlock ABI 10) are not covered.
 //   - [Remote] trusts the service to isolate; it only bounds what it accepts
 //     back. No JavaScript runtime is pinned: no WASI command build of a JS
 //     engine is published on npm the way python.wasm is (see [Interpreter]).

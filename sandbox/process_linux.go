@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
 	llsyscall "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -59,6 +58,9 @@ type childSpec struct {
 	// NetConnect leaves outgoing TCP (and, from ABI 10, UDP) unhandled by
 	// Landlock; binding a TCP port stays denied.
 	NetConnect bool
+	// Parent is the PID of the process that starts the child: a child whose
+	// parent is already gone does not start the program.
+	Parent int
 }
 
 var landlockConfigs = [...]*landlock.Config{nil, &landlock.V1, &landlock.V2, &landlock.V3, &landlock.V4,
@@ -74,9 +76,9 @@ func LandlockABI() int {
 	return v
 }
 
-// Main confines the current process and replaces it with the sandboxed
-// program when it was started by [Process.Exec] or [Process.Command];
-// otherwise it returns at once.
+// Main confines the current process and runs the sandboxed program as its
+// supervised child when it was started by [Process.Exec] or [Process.Command]
+// (it then never returns); otherwise it returns at once.
 // Call it first thing in main (or in TestMain) of any binary that uses
 // [Process]: the process backend re-executes the current binary to apply
 // Landlock, no_new_privs and resource limits before the program starts.
@@ -120,54 +122,20 @@ func Main() {
 		specFile.Close()
 		syscall.CloseOnExec(4)
 	}
+	// The list of children is opened before Landlock applies; the supervisor
+	// reads it to find what the program left behind.
+	children, err := openChildren()
+	if err != nil {
+		fail("%v", err)
+	}
 	if err := confine(spec); err != nil {
 		fail("%v", err)
 	}
-	// Everything execve needs is allocated before the rlimits apply: with
-	// RLIMIT_AS below the Go runtime's current reservation, any further
-	// allocation in this process could fail.
-	path, err := syscall.BytePtrFromString(spec.Path)
-	if err != nil {
-		fail("sandbox child: bad program path")
-	}
-	argv, err := syscall.SlicePtrFromStrings(spec.Args)
-	if err != nil {
-		fail("sandbox child: bad argument")
-	}
-	envv, err := syscall.SlicePtrFromStrings(spec.Env)
-	if err != nil {
-		fail("sandbox child: bad environment entry")
-	}
-	msg := make([]byte, 0, len(prefix)+len(spec.Path)+64)
-	msg = append(msg, prefix+"sandbox child: exec "+spec.Path+" failed: errno "...)
-	digits := make([]byte, 0, 8)
-	for res, v := range spec.Rlimits {
-		lim := syscall.Rlimit{Cur: v, Max: v}
-		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(res), uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
-			fail("sandbox child: rlimit %d: %v", res, e)
-		}
-	}
-	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
-		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
-	for n := int(e); ; n /= 10 {
-		digits = append(digits, byte('0'+n%10))
-		if n < 10 {
-			break
-		}
-	}
-	for i, j := 0, len(digits)-1; i < j; i, j = i+1, j-1 {
-		digits[i], digits[j] = digits[j], digits[i]
-	}
-	msg = append(msg, digits...)
-	if mode == childCommand {
-		msg = append(msg, '\n')
-	}
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(statusFD), uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
-	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, exitChildSetup, 0, 0)
+	supervise(spec, mode, children, status, fail)
 }
 
 // confine applies no_new_privs and the Landlock rules and changes to the
-// working directory. The rlimits come last, in Main.
+// working directory. The rlimits apply to the program alone, in [forkExec].
 func confine(spec childSpec) error {
 	if spec.ABI < 1 || spec.ABI >= len(landlockConfigs) {
 		spec.ABI = len(landlockConfigs) - 1
@@ -226,16 +194,18 @@ func rwRule(p string) landlock.Rule {
 	return landlock.RWFiles(p).IgnoreIfMissing()
 }
 
-// childSysProcAttr puts the child in its own process group, kills it when the
-// parent thread dies, and gives it a new network namespace (inside a new user
-// namespace when not root) unless hostNet.
+// childSysProcAttr puts the child in its own process group, stops it (and
+// with it everything below, see [supervise]) when the parent thread dies, and
+// gives it a new network namespace (inside a new user namespace when not
+// root) unless hostNet.
 //
 // No PID namespace: go-landlock applies no_new_privs and Landlock to every
 // thread through libpsx, which lists /proc/<getpid()>/task; in a new PID
 // namespace getpid() is 1 while /proc is still the host's, so it would signal
-// the host init's thread IDs and wait forever.
+// the host init's thread IDs and wait forever. The supervisor, a child
+// subreaper, kills what the program leaves behind instead.
 func childSysProcAttr(hostNet bool) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: stopSignal}
 	if !hostNet {
 		a.Cloneflags = syscall.CLONE_NEWNET
 		if os.Geteuid() != 0 {
@@ -278,7 +248,7 @@ func (p *Process) Exec(ctx context.Context, code guard.Code) (*guard.Execution, 
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 
-	spec := childSpec{Path: code.Args[0], Args: code.Args, ABI: p.abi,
+	spec := childSpec{Path: code.Args[0], Args: code.Args, ABI: p.abi, Parent: os.Getpid(),
 		RO: append([]string{code.Args[0]}, p.cfg.ReadOnly...), RW: append([]string(nil), p.cfg.ReadWrite...),
 		Rlimits: map[int]uint64{
 			syscall.RLIMIT_AS:     uint64(p.cfg.MemoryLimit),
@@ -318,8 +288,8 @@ func (p *Process) Exec(ctx context.Context, code guard.Code) (*guard.Execution, 
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.ExtraFiles = []*os.File{specR, statusW}
 	cmd.SysProcAttr = childSysProcAttr(p.cfg.InsecureHostNetwork)
-	// Kill the whole process group, not just the child, when the run ends.
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// The supervisor kills the program and all it started when the run ends.
+	cmd.Cancel = func() error { return stopSupervisor(cmd.Process) }
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		specW.Close()
