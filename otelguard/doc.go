@@ -30,14 +30,15 @@
 //
 // # Cost
 //
-// BenchmarkTelemetry runs a three-stage chain. With OpenTelemetry's no-op providers
-// (a program that has not configured OpenTelemetry) telemetry adds under 1 µs per
-// call, mostly reading the clock; with the SDK and a sampler that records nothing,
-// under 2 µs. When the SDK records every span, the SDK's own work dominates:
-// BenchmarkSDKFloor makes the same spans and measurements directly and costs as
-// much as the whole telemetry path, so what this package adds over the SDK is
-// within measurement noise. Config.StageEvents records stages as span events,
-// which costs the SDK about a third of a span each.
+// BenchmarkTelemetry runs a three-stage chain (medians on a 2-core machine,
+// 55 ns without telemetry). With OpenTelemetry's no-op providers (a program that
+// has not configured OpenTelemetry) telemetry adds about 0.7 µs per call, mostly
+// reading the clock; with the SDK and a sampler that records nothing, about
+// 1.6 µs. When the SDK records every span (to a no-op exporter), a call costs
+// about 7 µs, of which the SDK's own work is most: BenchmarkSDKFloor makes the
+// same four spans and four measurements directly and takes about 5.6 µs, so
+// this package adds about 1.5 µs over the SDK. Config.StageEvents (stages as
+// span events) brings a recorded call to about 4.9 µs.
 //
 // It lives in its own package so programs that do not want OpenTelemetry do not
 // link it.
