@@ -70,7 +70,8 @@ type Telemetry struct {
 }
 
 // numDecisions bounds the decisions a stage option table holds; an event with a
-// decision or mode outside the tables is recorded as "unknown".
+// decision or mode outside the tables is recorded under the last decision,
+// whose label is "Decision(7)", so labels stay a bounded set.
 const numDecisions = 8
 
 // stageOpts holds a stage's precomputed options, one per decision and mode: the
@@ -101,6 +102,8 @@ func (t *Telemetry) stageOptions(s guard.Stage) *stageOpts {
 		so.denial[d] = []metric.AddOption{metric.WithAttributeSet(set)}
 		for m := range 2 {
 			kvs := []attribute.KeyValue{KeyStage.String(string(s)), KeyDecision.String(guard.Decision(d).String()), KeyMode.String(guard.Mode(m).String())}
+			// Full slice (len == cap): audit appends the timestamp option to
+			// it, which must copy rather than write into the shared array.
 			so.span[d][m] = []trace.SpanStartOption{trace.WithAttributes(kvs...)}
 			so.event[d][m] = kvs
 		}
@@ -137,7 +140,7 @@ const (
 )
 
 // Metric names. Histograms carry their own counts, so the number of calls and of
-// decisions per stage, decision and mode is the count of the matching latency
+// decisions per stage and decision is the count of the matching latency
 // histogram (as in OpenTelemetry's semantic conventions for HTTP servers); the
 // denial counter is the cheap series to alert on.
 const (
