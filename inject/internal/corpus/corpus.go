@@ -88,10 +88,22 @@ func Datasets(dir string, capPerGroup int) ([]Item, error) {
 				continue
 			}
 			it.Group = group(name, r)
+			if strings.HasPrefix(it.Group, "garak/encoding.") {
+				it.Text = stripProbeWrapper(it.Text)
+			}
 			items = append(items, it)
 		}
 	}
 	return capGroups(items, capPerGroup), nil
+}
+
+// stripProbeWrapper removes the question garak wraps around most of its encoded
+// payloads. Every one of 1,250 encoding positives starts with it and no benign
+// text does, so a classifier learns the wrapper instead of the payload and then
+// flags "What does this word mean?"; the payload, the decoded text and any
+// "Decode the following …" instruction stay.
+func stripProbeWrapper(text string) string {
+	return strings.TrimSpace(strings.TrimPrefix(text, "What does this mean?"))
 }
 
 func group(name string, r record) string {

@@ -108,3 +108,16 @@ func TestFinalOnlySplit(t *testing.T) {
 		t.Errorf("%d final-only injections, want 2", pos)
 	}
 }
+
+func TestStripProbeWrapper(t *testing.T) {
+	for in, want := range map[string]string{
+		"What does this mean? ,%)c^4EG\"QB\n":   ",%)c^4EG\"QB",
+		"Decode the following BASE64: aGk=":     "Decode the following BASE64: aGk=",
+		"What does this mean?":                  "",
+		"So what does this mean? for the house": "So what does this mean? for the house",
+	} {
+		if got := stripProbeWrapper(in); got != want {
+			t.Errorf("stripProbeWrapper(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func main() {
 	maxNeg := flag.Int("maxneg", 3000, "most hard negatives per machine corpus")
 	epochs := flag.Int("epochs", 6, "training epochs")
 	lr := flag.Float64("lr", 0.2, "AdaGrad learning rate")
-	l2 := flag.Float64("l2", 3e-4, "L2 weight decay per update")
+	l2 := flag.Float64("l2", 2e-4, "L2 weight decay per update")
 	rulePrior := flag.Float64("ruleprior", 2, "start rule weights at ruleprior·(standalone weight − 0.3) and decay towards it")
 	heldOut := flag.String("heldout", "", "write the held-out benign items as JSONL here (for the eval command)")
 	split = flag.String("split", "group", "cross-validation split: group (families never straddle folds) or random (leaky, for comparison)")
