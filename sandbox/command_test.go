@@ -83,6 +83,26 @@ func cmdHelper(mode string) int {
 	return 2
 }
 
+// startPiped connects a pipe to cmd's stdin, a reader to its stdout and a
+// buffer to its stderr, and starts it.
+func startPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *bufio.Reader, *syncBuf) {
+	t.Helper()
+	errb := &syncBuf{}
+	cmd.Stderr = errb
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdin, bufio.NewReader(stdout), errb
+}
+
 // syncBuf is a goroutine-safe buffer for a running child's stderr.
 type syncBuf struct {
 	mu sync.Mutex
@@ -393,20 +413,7 @@ func TestCommandStreaming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errb := &syncBuf{}
-	cmd.Stderr = errb
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(stdout)
+	stdin, r, errb := startPiped(t, cmd)
 	// Each reply is read before the next request is written: nothing can be
 	// buffered to the end of the session.
 	for i := range 500 {

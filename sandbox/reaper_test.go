@@ -149,19 +149,7 @@ func startDaemon(t *testing.T, p *Process, ctx context.Context, script string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	errb := &syncBuf{}
-	cmd.Stderr = errb
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, r, errb := startPiped(t, cmd)
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -169,7 +157,6 @@ func startDaemon(t *testing.T, p *Process, ctx context.Context, script string) (
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
-	r := bufio.NewReader(stdout)
 	if line, err := r.ReadString('\n'); err != nil || line != "ready\n" {
 		t.Fatalf("child: %q %v; stderr %q", line, err, errb.String())
 	}
