@@ -33,7 +33,7 @@ type Classifier struct {
 	plattB float32
 	w      []int8
 	ruleW  []float32 // by rule index
-	sigW   []float32 // by signalOrder index
+	sigW   []float32 // by globalFeatures index: signals, then length buckets
 	// Threshold is the score at or above which DetectInjection reports an
 	// injection.
 	threshold float64
@@ -63,7 +63,7 @@ func LoadClassifier(data []byte) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{rules: rs, threshold: 0.5, ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(signalOrder))}
+	c := &Classifier{rules: rs, threshold: 0.5, ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(globalFeatures))}
 	r := bytes.NewReader(data)
 	magic := make([]byte, len(modelMagic))
 	if _, err := r.Read(magic); err != nil || string(magic) != modelMagic {
@@ -114,10 +114,8 @@ func LoadClassifier(data []byte) (*Classifier, error) {
 		return nil, fmt.Errorf("inject: classifier weights: rules: %w", err)
 	}
 	if err := readNamed(hdr.NSignals, func(name string, w float32) {
-		for i, s := range signalOrder {
-			if s == name {
-				c.sigW[i] = w
-			}
+		if i := slices.Index(globalFeatures[:], name); i >= 0 {
+			c.sigW[i] = w
 		}
 	}); err != nil {
 		return nil, fmt.Errorf("inject: classifier weights: signals: %w", err)
@@ -145,7 +143,7 @@ func (c *Classifier) MarshalBinary() ([]byte, error) {
 		Buckets                     uint32
 		Bias, Scale, PlattA, PlattB float32
 		NRules, NSignals            uint32
-	}{numBuckets, c.bias, c.scale, c.plattA, c.plattB, uint32(len(c.rules.rules)), uint32(len(signalOrder))}
+	}{numBuckets, c.bias, c.scale, c.plattA, c.plattB, uint32(len(c.rules.rules)), uint32(len(globalFeatures))}
 	if err := binary.Write(&b, binary.LittleEndian, hdr); err != nil {
 		return nil, err
 	}
@@ -154,7 +152,7 @@ func (c *Classifier) MarshalBinary() ([]byte, error) {
 		b.WriteString(r.id)
 		_ = binary.Write(&b, binary.LittleEndian, c.ruleW[i])
 	}
-	for i, s := range signalOrder {
+	for i, s := range globalFeatures {
 		b.WriteByte(byte(len(s)))
 		b.WriteString(s)
 		_ = binary.Write(&b, binary.LittleEndian, c.sigW[i])
@@ -243,6 +241,9 @@ func (c *Classifier) maxMargin(a *analysis, trusted bool) float64 {
 		if a.norm.Has(s) {
 			global += float64(c.sigW[i])
 		}
+	}
+	if lf := lengthFeature(n); lf >= 0 {
+		global += float64(c.sigW[lf])
 	}
 	// Hits sorted by position, so each window visits only its own hits and the
 	// work stays linear in the number of windows and hits.

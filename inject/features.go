@@ -5,6 +5,8 @@ package inject
 // character n-grams apart. Rule hits and obfuscation signals are dense features
 // with weights of their own.
 
+import "strconv"
+
 const (
 	bucketBits = 18
 	numBuckets = 1 << bucketBits
@@ -154,4 +156,33 @@ func accumulate(s string, toks []token, w []int8, sum, cnt []int32) {
 		sum[i+1] += acc
 		cnt[i+1] += k
 	}
+}
+
+// Length buckets: a short text's length in tokens is a feature of its own, so the
+// classifier can learn how much evidence a text that short needs (a three-word
+// question carries a few n-grams whose weights would otherwise decide alone).
+// Longer texts get no length feature: a learnt prior against long texts would
+// count against injections buried in documents.
+var lengthBuckets = [...]int{3, 7, 15, 31}
+
+// globalFeatures names the per-text features: the normaliser's signals, then one
+// feature per length bucket.
+var globalFeatures = func() [len(signalOrder) + len(lengthBuckets)]string {
+	var f [len(signalOrder) + len(lengthBuckets)]string
+	copy(f[:], signalOrder[:])
+	for i, n := range lengthBuckets {
+		f[len(signalOrder)+i] = "length.tokens_le_" + strconv.Itoa(n)
+	}
+	return f
+}()
+
+// lengthFeature returns the index in globalFeatures of the length feature of a
+// text of n tokens, or -1 when it is longer than the last bucket.
+func lengthFeature(n int) int {
+	for i, max := range lengthBuckets {
+		if n <= max {
+			return len(signalOrder) + i
+		}
+	}
+	return -1
 }

@@ -37,6 +37,19 @@ const (
 	// characters in a row: a channel for data hidden from a human reader (bits
 	// written as invisible operators, for example), which no ordinary text needs.
 	SignalInvisibleRun = "obfuscation.invisible_run"
+	// SignalNATO reports words spelt in the NATO phonetic alphabet ("India Golf
+	// November Oscar Romeo Echo"), decoded.
+	SignalNATO = "obfuscation.nato"
+	// SignalMorse reports Morse code ("-- --- .-. ... ."), decoded.
+	SignalMorse = "obfuscation.morse"
+	// SignalBraille reports English (grade 1) Unicode Braille, decoded.
+	SignalBraille = "obfuscation.braille"
+	// SignalAtbash reports text enciphered with Atbash (a↔z, b↔y, ...), decoded.
+	SignalAtbash = "obfuscation.atbash"
+	// SignalAscii85 reports Ascii85 (btoa) encoding, delimited by <~ ~> or bare.
+	SignalAscii85 = "obfuscation.ascii85"
+	// SignalUUencode reports uuencoded lines, decoded.
+	SignalUUencode = "obfuscation.uuencode"
 )
 
 // Bounds of the normaliser. Every step is linear in its input and the decoded
@@ -57,8 +70,10 @@ type Normalized struct {
 	// Text is the folded text: invisible and control characters removed, NFKC
 	// compatibility forms folded, combining marks on Latin, Greek and Cyrillic
 	// letters removed, lower-cased, homoglyphs and leetspeak keywords folded to
-	// Latin. Decoded layers (base64, hex, URL, HTML, ROT13, tag-smuggled ASCII) are
-	// appended, each on its own line, so they are scanned too.
+	// Latin. Decoded layers (base64, base32, hex, URL, HTML, ROT13, Atbash,
+	// Ascii85, UUencode, Morse, NATO alphabet, Braille, letters spelt one by one,
+	// tag-smuggled ASCII) are appended, each on its own line, so they are scanned
+	// too.
 	Text string
 	// Signals names the obfuscations undone, sorted and without duplicates.
 	Signals []string
@@ -96,10 +111,13 @@ func normalizeInto(buf []byte, s string) ([]byte, uint32) {
 type normalizer struct {
 	sig    uint32
 	budget int // bytes of decoded layers still allowed
+	// natoMax is the longest run of NATO code words decodeLayers saw.
+	natoMax int
 }
 
 var signalOrder = [...]string{SignalBase32, SignalBase64, SignalBidi, SignalHTML, SignalHex, SignalHomoglyph,
-	SignalInvisible, SignalLeet, SignalROT13, SignalTagChars, SignalTruncated, SignalURL, SignalVariantSelector, SignalSplitLetters, SignalInvisibleRun}
+	SignalInvisible, SignalLeet, SignalROT13, SignalTagChars, SignalTruncated, SignalURL, SignalVariantSelector, SignalSplitLetters, SignalInvisibleRun,
+	SignalNATO, SignalMorse, SignalBraille, SignalAtbash, SignalAscii85, SignalUUencode}
 
 func (n *normalizer) signal(s string) {
 	for i, x := range signalOrder {
@@ -125,14 +143,42 @@ func signalList(sig uint32) []string {
 
 // run normalises s into b and appends its decoded layers.
 func (n *normalizer) run(b []byte, s string, depth int) []byte {
-	clean, hidden := n.stripInvisible(s)
-	b = n.fold(b, clean)
+	ascii := plainASCII(s)
+	clean, hidden := s, ""
+	if !ascii {
+		clean, hidden = n.stripInvisible(s)
+	}
+	start := len(b)
+	b = n.fold(b, clean, ascii)
 	var layers []string
 	if hidden != "" {
 		layers = append(layers, hidden)
 	}
 	if depth < MaxDecodeDepth {
-		layers = n.decodeLayers(clean, layers)
+		layers = n.decodeLayers(clean, layers, ascii)
+		// The NATO alphabet is read when a run of code words was seen: in ASCII
+		// text by splitLettersScan, in other text (homoglyphs, full-width
+		// letters) in the folded text, which is plain letters again.
+		nato := n.natoMax
+		natoText := clean
+		if !ascii {
+			natoText = string(b[start:])
+			nato = natoRunHint(natoText)
+		}
+		if nato >= minNATORun {
+			if d, ok := natoLayer(natoText); ok {
+				n.signal(SignalNATO)
+				layers = append(layers, d)
+			}
+		}
+		// Braille is read from the raw text: its blank cell U+2800 is the word
+		// space, which stripInvisible removes.
+		if !ascii {
+			if d, ok := brailleLayer(s); ok {
+				n.signal(SignalBraille)
+				layers = append(layers, d)
+			}
+		}
 	}
 	for _, l := range layers {
 		if n.budget <= 0 {
@@ -150,12 +196,30 @@ func (n *normalizer) run(b []byte, s string, depth int) []byte {
 }
 
 func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if load64(s, i)&hiBits != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
 	return true
+}
+
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// load64 reads s[i:i+8] as a little-endian word (the compiler merges the loads).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // stripInvisible removes format, control and tag characters and returns the text
@@ -228,6 +292,22 @@ func (n *normalizer) stripInvisible(s string) (clean, hidden string) {
 // plainASCII reports whether s is ASCII without control characters other than
 // tab, newline and carriage return.
 func plainASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := load64(s, i)
+		// No byte >= 0x7f (high bit set, or 0x7f which +1 carries into the high
+		// bit) and none below 0x20; a word with a control byte is checked byte by byte.
+		if x&hiBits != 0 || (x+loBits)&hiBits != 0 {
+			return false
+		}
+		if (x-0x20*loBits)&^x&hiBits != 0 && !plainASCIIBytes(s[i:i+8]) {
+			return false
+		}
+	}
+	return plainASCIIBytes(s[i:])
+}
+
+func plainASCIIBytes(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x7f || c < 0x20 && c != '\n' && c != '\t' && c != '\r' {
@@ -256,12 +336,15 @@ func printable(b []byte) bool {
 	if len(b) == 0 || !utf8.Valid(b) {
 		return false
 	}
-	var good, total, letters int
+	var good, total, letters, cipher int
 	for _, r := range string(b) {
 		total++
 		switch {
 		case unicode.IsLetter(r):
 			letters++
+			good++
+		case r == '.' || r == '-' || r >= brailleBlank && r <= brailleBlank+0xff:
+			cipher++ // Morse or Braille: a nested encoding
 			good++
 		case r == ' ' || r == '\n' || r == '\t' || unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r):
 			good++
@@ -270,7 +353,7 @@ func printable(b []byte) bool {
 	if good*100 < total*90 {
 		return false
 	}
-	return letters*2 >= total || len(b) >= minEncodedRun && allB64(b) // a nested encoding
+	return letters*2 >= total || cipher*2 >= total || len(b) >= minEncodedRun && allB64(b) // a nested encoding
 }
 
 func allB64(b []byte) bool {
@@ -283,8 +366,9 @@ func allB64(b []byte) bool {
 }
 
 // fold writes the folded form of s (already free of invisible characters) to b.
-func (n *normalizer) fold(b []byte, s string) []byte {
-	if !isASCII(s) {
+// ascii says s is known to be ASCII.
+func (n *normalizer) fold(b []byte, s string, ascii bool) []byte {
+	if !ascii && !isASCII(s) {
 		s = n.foldUnicode(s)
 	}
 	// Word-level pass: lower-case and fold leetspeak keywords.
@@ -545,34 +629,32 @@ func confusable(r rune) rune {
 }
 
 // decodeLayers finds encoded payloads in s and appends their decoded text.
-func (n *normalizer) decodeLayers(s string, layers []string) []string {
-	// Runs of base64/base32/hex alphabet characters.
-	start := -1
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && isB64Byte(s[i]) {
-			if start < 0 {
-				start = i
-			}
-			// "key=VALUE": an '=' followed by more alphabet is not padding, so
-			// it ends the run before it (and starts a new one after it).
-			if s[i] == '=' && i+1 < len(s) && isB64Byte(s[i+1]) && s[i+1] != '=' {
-				if i-start >= minEncodedRun {
-					if d, sig := decodeRun(s[start:i]); d != "" {
-						n.signal(sig)
-						layers = append(layers, d)
-					}
-				}
-				start = -1
-			}
-			continue
+// ascii says s is known to be plain ASCII.
+func (n *normalizer) decodeLayers(s string, layers []string, ascii bool) []string {
+	// Tokens (runs of graphic ASCII) long enough to hold a payload: base64,
+	// base32 and hex runs inside them, and Ascii85.
+	a85 := ascii85Scanner{}
+	for j, e := nextToken(s, 0); j >= 0; j, e = nextToken(s, e+1) {
+		layers = n.encodedRuns(s[j:e], layers)
+		var d string
+		d, e = a85.scan(s, j, e)
+		if d != "" {
+			n.signal(SignalAscii85)
+			layers = append(layers, d)
 		}
-		if start >= 0 && i-start >= minEncodedRun {
-			if d, sig := decodeRun(s[start:i]); d != "" {
-				n.signal(sig)
-				layers = append(layers, d)
-			}
+	}
+	if d, ok := uuLayer(s); ok {
+		n.signal(SignalUUencode)
+		layers = append(layers, d)
+	}
+	if d, ok := morseLayer(s); ok {
+		n.signal(SignalMorse)
+		layers = append(layers, d)
+	} else if !ascii {
+		if d, ok := morseLayer(asciiMorse(s)); ok {
+			n.signal(SignalMorse)
+			layers = append(layers, d)
 		}
-		start = -1
 	}
 	if strings.Count(s, "%") >= 3 {
 		if d, ok := urlLayer(s); ok {
@@ -586,14 +668,16 @@ func (n *normalizer) decodeLayers(s string, layers []string) []string {
 			layers = append(layers, d)
 		}
 	}
-	if d, ok := rot13Layer(s); ok {
-		n.signal(SignalROT13)
+	if d, sig := substitutionLayer(s); sig != "" {
+		n.signal(sig)
 		layers = append(layers, d)
 	}
-	if d, ok := splitLettersLayer(s); ok {
+	d, ok, nato := splitLettersScan(s)
+	if ok {
 		n.signal(SignalSplitLetters)
 		layers = append(layers, d)
 	}
+	n.natoMax = nato
 	return layers
 }
 
@@ -607,12 +691,21 @@ const minSplitLetters = 5
 // splitLettersLayer rewrites s with every word spelt out letter by letter joined
 // up: runs of single ASCII letters separated by one to three separator bytes
 // ("i g n o r e", "i-g-n-o-r-e", "I . G . N"). Within a run, a gap other than the
-// run's first gap separates words. Only runs of at least minSplitLetters letters
-// are joined; it reports false when there is none. It is one linear pass and the
-// layer is no longer than s.
+// run's first gap separates words, and long words are split into the words they
+// are made of. Only runs of at least minSplitLetters letters are joined; it
+// reports false when there is none. It is one linear pass and the layer is no
+// longer than s.
 func splitLettersLayer(s string) (string, bool) {
-	var out []byte
-	copied := 0 // s[:copied] is in out
+	d, ok, _ := splitLettersScan(s)
+	return d, ok
+}
+
+// splitLettersScan is splitLettersLayer, and it also returns the longest run of
+// NATO code words separated by single bytes that it walked past: the byte
+// pre-check of natoLayer, one table lookup per word of four to eight letters.
+func splitLettersScan(s string) (string, bool, int) {
+	var r letterRun
+	var nato natoRun
 	i := 0
 	for i < len(s) {
 		// Skip to the next word; a run starts at a word of one letter.
@@ -624,13 +717,15 @@ func splitLettersLayer(s string) (string, bool) {
 			for e < len(s) && wordTable[s[e]] {
 				e++
 			}
+			if e-i >= minNATOWord && natoPairs[natoPairIndex(s[i:e])]>>uint(e-i)&1 != 0 {
+				nato.word(s, i, e)
+			}
 			i = e
 			continue
 		}
+		r.begin(s, i)
+		r.letter(lowerByte(s[i]))
 		letters, gap0, j := 1, "", i+1
-		var joined [64]byte
-		joined[0] = lowerByte(s[i])
-		nj := 1
 		for {
 			// The gap: 1–3 separator bytes, then a single letter.
 			k := j
@@ -644,31 +739,22 @@ func splitLettersLayer(s string) (string, bool) {
 			switch {
 			case gap0 == "":
 				gap0 = gap
-			case gap != gap0 && nj < len(joined):
-				joined[nj] = ' '
-				nj++
+			case gap != gap0:
+				r.wordBreak()
 			}
-			if nj < len(joined) {
-				joined[nj] = lowerByte(s[k])
-				nj++
-			}
+			r.letter(lowerByte(s[k]))
 			letters++
 			j = k + 1
 		}
 		if letters >= minSplitLetters {
-			if out == nil {
-				out = make([]byte, 0, len(s))
-			}
-			out = append(out, s[copied:i]...)
-			out = append(out, joined[:nj]...)
-			copied = j
+			r.keep(j)
+		} else {
+			r.drop()
 		}
 		i = j
 	}
-	if out == nil {
-		return "", false
-	}
-	return string(append(out, s[copied:]...)), true
+	out, ok := r.layer()
+	return string(out), ok, nato.max
 }
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -690,6 +776,70 @@ var b64Table = func() (t [256]bool) {
 }()
 
 func isB64Byte(c byte) bool { return b64Table[c] }
+
+// isGraphic reports whether c is printable ASCII other than space: the bytes
+// of a token that may hold an encoded payload.
+func isGraphic(c byte) bool { return c-'!' < '~'-'!'+1 }
+
+// nextToken returns the first maximal run s[j:e] of graphic ASCII at least
+// minEncodedRun bytes long that starts at or after i, where i is 0 or s[i-1] is
+// not graphic; j is -1 when there is none. Every such run covers
+// s[i+minEncodedRun-1] for the first i at or after its start, so a byte there
+// that is not graphic skips minEncodedRun bytes: on prose it reads about one
+// byte in eight.
+func nextToken(s string, i int) (int, int) {
+	for i+minEncodedRun <= len(s) {
+		if !isGraphic(s[i+minEncodedRun-1]) {
+			i += minEncodedRun
+			continue
+		}
+		j, e := i+minEncodedRun-1, i+minEncodedRun
+		for j > i && isGraphic(s[j-1]) {
+			j--
+		}
+		for e < len(s) && isGraphic(s[e]) {
+			e++
+		}
+		if e-j >= minEncodedRun {
+			return j, e
+		}
+		i = e + 1
+	}
+	return -1, -1
+}
+
+// encodedRuns decodes the runs of base64, base32 or hex alphabet in tok, a
+// token of graphic ASCII, that are at least minEncodedRun bytes long.
+func (n *normalizer) encodedRuns(tok string, layers []string) []string {
+	start := -1
+	for i := 0; i <= len(tok); i++ {
+		if i < len(tok) && isB64Byte(tok[i]) {
+			if start < 0 {
+				start = i
+			}
+			// "key=VALUE": an '=' followed by more alphabet is not padding, so
+			// it ends the run before it (and starts a new one after it).
+			if tok[i] == '=' && i+1 < len(tok) && isB64Byte(tok[i+1]) && tok[i+1] != '=' {
+				if i-start >= minEncodedRun {
+					if d, sig := decodeRun(tok[start:i]); d != "" {
+						n.signal(sig)
+						layers = append(layers, d)
+					}
+				}
+				start = -1
+			}
+			continue
+		}
+		if start >= 0 && i-start >= minEncodedRun {
+			if d, sig := decodeRun(tok[start:i]); d != "" {
+				n.signal(sig)
+				layers = append(layers, d)
+			}
+		}
+		start = -1
+	}
+	return layers
+}
 
 func decodeRun(run string) (string, string) {
 	if isHex(run) && len(run)%2 == 0 {
@@ -761,48 +911,6 @@ func urlLayer(s string) (string, bool) {
 	return b.String(), true
 }
 
-// rot13Layer returns ROT13(s) when that reads as English noticeably better than s.
-func rot13Layer(s string) (string, bool) {
-	var plain, rot int
-	var w [16]byte
-	start := -1
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && (s[i]|0x20 >= 'a' && s[i]|0x20 <= 'z') {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		if start >= 0 && i-start <= len(w) && i-start >= 2 {
-			word := s[start:i]
-			for j := 0; j < len(word); j++ {
-				w[j] = lowerByte(word[j])
-			}
-			if rotStop(string(w[:len(word)])) {
-				plain++
-			}
-			for j := 0; j < len(word); j++ {
-				w[j] = rot13(w[j])
-			}
-			if rotStop(string(w[:len(word)])) {
-				rot++
-			}
-			if plain >= 6 && plain > 2*rot+4 {
-				return "", false // reads as plain English already
-			}
-		}
-		start = -1
-	}
-	if rot < 3 || rot <= 2*plain {
-		return "", false
-	}
-	b := []byte(s)
-	for i, c := range b {
-		b[i] = rot13(c)
-	}
-	return string(b), true
-}
-
 func rot13(c byte) byte {
 	switch {
 	case c >= 'a' && c <= 'z':
@@ -814,6 +922,9 @@ func rot13(c byte) byte {
 }
 
 func rotStop(w string) bool {
+	if len(w) < 2 || !rotStopPrefix[w[0]&31][w[1]&31] {
+		return false
+	}
 	switch w {
 	case "the", "and", "you", "your", "to", "of", "is", "are", "all", "ignore", "instructions", "previous",
 		"say", "print", "tell", "me", "what", "this", "that", "with", "for", "it", "in", "be", "now", "do", "not":
@@ -821,6 +932,16 @@ func rotStop(w string) bool {
 	}
 	return false
 }
+
+// rotStopPrefix holds the first two letters of the words rotStop knows, so
+// that most other words are rejected with one lookup.
+var rotStopPrefix = func() (t [32][32]bool) {
+	for _, w := range []string{"the", "and", "you", "your", "to", "of", "is", "are", "all", "ignore", "instructions", "previous",
+		"say", "print", "tell", "me", "what", "this", "that", "with", "for", "it", "in", "be", "now", "do", "not"} {
+		t[w[0]&31][w[1]&31] = true
+	}
+	return t
+}()
 
 func lowerByte(c byte) byte {
 	if c >= 'A' && c <= 'Z' {

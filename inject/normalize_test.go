@@ -97,12 +97,19 @@ func TestNormalizeBenign(t *testing.T) {
 		{"long_word", "internationalization and localization are hard"},
 		{"version", "Use go1.26 on x86_64 with utf8 input"},
 		{"initials", "J. R. R. Tolkien wrote it; see also C. S. Lewis and a, b or c."},
+		{"code_words", "Alpha release: the Echo team meets at Hotel Bravo; Delta and Golf follow."},
+		{"ellipsis_dashes", "Well... - no - . . . maybe -- later..."},
+		{"braille_spinner", "⠋ building ⠙ linking ⠹ done"},
+		{"caps_line", "RE: INVOICE 2024-118 (PAID) -- THANK YOU!"},
+		{"url_token", "See https://example.com/docs/getting-started?tab=install&lang=go#section-2 for more."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := Normalize(tt.in)
 			for _, s := range n.Signals {
-				if s == SignalTagChars || s == SignalHomoglyph || s == SignalSplitLetters || s == SignalInvisibleRun || s == SignalBase64 || s == SignalHex || s == SignalROT13 || s == SignalInvisible {
+				switch s {
+				case SignalTagChars, SignalHomoglyph, SignalSplitLetters, SignalInvisibleRun, SignalBase64, SignalHex, SignalROT13, SignalInvisible,
+					SignalNATO, SignalMorse, SignalBraille, SignalAtbash, SignalAscii85, SignalUUencode:
 					t.Errorf("Normalize(%q) reported %s (text %q)", tt.in, s, n.Text)
 				}
 			}
@@ -162,7 +169,9 @@ func TestSplitLettersLayer(t *testing.T) {
 		{"too_short", "a b c d", "", false},
 		{"no_runs", "plain words only", "", false},
 		{"digits_end_run", "a b c d e1 f", "", false},
-		{"long_run_bounded", strings.Repeat("a ", 200), strings.Repeat("a", 64), true},
+		// A run is joined whole, however long: padding cannot push a payload out.
+		{"long_run_whole", strings.Repeat("a ", 200), strings.Repeat("a", 200), true},
+		{"payload_after_padding", strings.Repeat("x ", 100) + "  i g n o r e", strings.Repeat("x", 100) + " ignore", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -92,6 +92,9 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 				te.signals = append(te.signals, si)
 			}
 		}
+		if lf := lengthFeature(len(a.toks)); lf >= 0 {
+			te.signals = append(te.signals, lf)
+		}
 		for _, w := range a.wins {
 			te.wins = append(te.wins, compactWindow(a, rs, w))
 		}
@@ -118,8 +121,8 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 			rw[i] = prior[i]
 		}
 	}
-	sw := make([]float64, len(signalOrder))
-	sg := make([]float64, len(signalOrder))
+	sw := make([]float64, len(globalFeatures))
+	sg := make([]float64, len(globalFeatures))
 	var bias, bg float64
 	margin := func(te *trainExample, win *trainWindow) float64 {
 		m := bias
@@ -146,7 +149,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	// last updates: the model depends less on the order of the final examples.
 	aw := make([]float64, numBuckets)
 	arw := make([]float64, len(rs.rules))
-	asw := make([]float64, len(signalOrder))
+	asw := make([]float64, len(globalFeatures))
 	var abias float64
 	averaged := 0
 	for epoch := range cfg.Epochs {
@@ -211,7 +214,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	}
 	bias = abias * inv
 	c := &Classifier{rules: rs, bias: float32(bias), plattA: 1, threshold: 0.5,
-		ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(signalOrder)), w: make([]int8, numBuckets)}
+		ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(globalFeatures)), w: make([]int8, numBuckets)}
 	var maxAbs float64
 	for _, x := range w {
 		maxAbs = max(maxAbs, math.Abs(x))
@@ -270,6 +273,58 @@ func compactWindow(a *analysis, rs *ruleSet, win window) trainWindow {
 // with Platt's smoothed targets. The scores are probabilities under the class mix
 // of the held-out data.
 func FitPlatt(raw []float64, labels []bool) (a, b float64) {
+	return fitPlatt(raw, labels)
+}
+
+// FitPlattSlope fits the slope a of sigmoid(a·raw) to held-out raw scores and
+// labels and keeps the intercept at zero: the scores become as sharp as the
+// held-out data warrants, while 0.5 stays the boundary the classifier was
+// trained to draw with both classes weighted equally ([TrainConfig]
+// BalanceClasses), the point where a text's evidence favours neither class. The
+// embedded model is calibrated this way: a full Platt fit would move 0.5 to where
+// the two classes' share of the held-out data puts it, a property of the corpus
+// rather than of any deployment.
+func FitPlattSlope(raw []float64, labels []bool) float64 {
+	var np, nn float64
+	for _, l := range labels {
+		if l {
+			np++
+		} else {
+			nn++
+		}
+	}
+	if np == 0 || nn == 0 {
+		return 1
+	}
+	tp, tn := (np+1)/(np+2), 1/(nn+2)
+	a := 1.0
+	for range 200 {
+		var g, h float64
+		for i, x := range raw {
+			t := tn
+			if labels[i] {
+				t = tp
+			}
+			p := sigmoid(a * x)
+			g += (p - t) * x
+			h += p * (1 - p) * x * x
+		}
+		if h <= 1e-12 {
+			break
+		}
+		d := g / h
+		a -= d
+		if a <= 0 || math.IsNaN(a) {
+			return 1
+		}
+		if math.Abs(d) < 1e-9 {
+			break
+		}
+	}
+	return a
+}
+
+func fitPlatt(raw []float64, labels []bool) (a, b float64) {
 	var np, nn float64
 	for _, l := range labels {
 		if l {

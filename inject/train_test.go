@@ -118,3 +118,29 @@ func TestTrainRulePrior(t *testing.T) {
 		t.Error("negative RulePrior accepted")
 	}
 }
+
+// TestFitPlattSlope: the slope fit sharpens or flattens the scores but keeps 0.5
+// at raw margin 0, whatever the class mix.
+func TestFitPlattSlope(t *testing.T) {
+	var raw []float64
+	var labels []bool
+	for i := range 1000 {
+		pos := i%10 == 0
+		x := -1 + 1.5*math.Sin(float64(i)*0.7) // negatives spread around -1
+		if pos {
+			x += 2 // positives spread around +1: the classes overlap
+		}
+		raw = append(raw, 3*x) // overconfident margins
+		labels = append(labels, pos)
+	}
+	a := FitPlattSlope(raw, labels)
+	if !(a > 0 && a < 1) {
+		t.Fatalf("a = %v, want a flattening slope in (0, 1) for overconfident margins", a)
+	}
+	if a := FitPlattSlope([]float64{1, 2}, []bool{true, true}); a != 1 {
+		t.Errorf("one class: a=%v", a)
+	}
+	if a := FitPlattSlope([]float64{0, 0, 0}, []bool{true, false, true}); a <= 0 || math.IsNaN(a) {
+		t.Errorf("degenerate margins: a=%v", a)
+	}
+}

@@ -32,6 +32,10 @@ type Item struct {
 	Group string
 	// HeldOut marks benign items never used for training.
 	HeldOut bool
+	// OutOfScope says why an injection is not one when read alone (see
+	// [ScopeContext], [ScopeBarePayload]); such items are neither trained on nor
+	// part of the cross-validated figures.
+	OutOfScope string
 }
 
 // Hash is a stable 32-bit FNV-1a hash used for deterministic sampling and folds.
@@ -53,11 +57,13 @@ type record struct {
 	PromptID json.RawMessage `json:"prompt_id"`
 }
 
-// Datasets reads every *.jsonl.gz under dir. Per group, at most capPerGroup items
-// are kept (chosen by hash), so large templated families do not dominate.
-func Datasets(dir string, capPerGroup int) ([]Item, error) {
+// Datasets reads every *.jsonl.gz under dir. Per group, at most capPerGroup
+// in-scope items are kept (chosen by hash), so large templated families do not
+// dominate; out-of-scope items are all kept, marked. unlabelled counts the
+// CyberSecEval injections without a scope label (they are kept in scope).
+func Datasets(dir string, capPerGroup int) (items []Item, unlabelled int, err error) {
 	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -67,16 +73,15 @@ func Datasets(dir string, capPerGroup int) ([]Item, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("corpus: walk %s: %w", dir, err)
+		return nil, 0, fmt.Errorf("corpus: walk %s: %w", dir, err)
 	}
 	slices.Sort(files)
-	var items []Item
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
 		name := strings.TrimSuffix(rel, ".jsonl.gz")
 		recs, err := readJSONL(f)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, r := range recs {
 			it := Item{Text: r.Text, Corpus: name}
@@ -91,10 +96,15 @@ func Datasets(dir string, capPerGroup int) ([]Item, error) {
 			if strings.HasPrefix(it.Group, "garak/encoding.") {
 				it.Text = stripProbeWrapper(it.Text)
 			}
+			var missing bool
+			it.OutOfScope, missing = scope(it, r)
+			if missing {
+				unlabelled++
+			}
 			items = append(items, it)
 		}
 	}
-	return capGroups(items, capPerGroup), nil
+	return capGroups(items, capPerGroup), unlabelled, nil
 }
 
 // stripProbeWrapper removes the question garak wraps around most of its encoded
@@ -135,7 +145,7 @@ func capGroups(items []Item, capPerGroup int) []Item {
 	var order []string
 	var out []Item
 	for i, it := range items {
-		if !it.Injection { // benign data is scarce: keep all of it
+		if !it.Injection || it.OutOfScope != "" { // benign data is scarce: keep all of it
 			out = append(out, it)
 			continue
 		}
@@ -539,13 +549,20 @@ func readHand(dir string, keep func(name string) bool) ([]Item, error) {
 		}
 		held := strings.Contains(name, "heldout")
 		inj := strings.HasPrefix(name, "pos_")
+		// A *_fam_* file is one family, written by one author in one style: it is
+		// kept whole in one fold so that its texts do not test each other.
+		family := strings.Contains(name, "_fam_")
 		for i, para := range strings.Split(string(b), "\n---\n") {
 			para = strings.TrimSpace(para)
 			if para == "" {
 				continue
 			}
+			grp := fmt.Sprintf("hand/%s/%d", name, i%10)
+			if family {
+				grp = "hand/" + name
+			}
 			items = append(items, Item{Text: para, Injection: inj, Corpus: "hand/" + name,
-				Group: fmt.Sprintf("hand/%s/%d", name, i%10), HeldOut: held})
+				Group: grp, HeldOut: held})
 		}
 	}
 	return items, nil

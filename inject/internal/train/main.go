@@ -3,14 +3,17 @@
 //	go run ./inject/internal/train [-cache /tmp/corpus.gob] [-heldout /tmp/heldout.jsonl]
 //
 // It reads the labelled public datasets and gathers benign hard negatives from the
-// machine (see package corpus), runs group k-fold cross-validation (families of
-// templated texts never straddle folds), fits Platt scaling on the out-of-fold
-// scores, trains the final model on all training items plus the hand-written
-// final-only texts (never part of cross-validation), and reports the false
-// positive rate on the held-out benign corpora, which are never trained on.
-// Training is deterministic: the same inputs give the same weights. -groups
-// prints the out-of-fold figures per corpus and the worst groups; -dump writes
-// every out-of-fold score for analysis.
+// machine (see package corpus), sets aside the dataset items that are not
+// injections when read alone (corpus.ScopeContext, corpus.ScopeBarePayload; -scope
+// all keeps them), runs group k-fold cross-validation (templated families and
+// hand-written families never straddle folds), calibrates the slope of the
+// out-of-fold margins (inject.FitPlattSlope; -platt for a full Platt fit), trains
+// the final model on all training items plus the hand-written final-only texts
+// (never part of cross-validation), and reports the false positive rate on the
+// held-out benign corpora, which are never trained on, and how many of the
+// set-aside items the model flags. Training is deterministic: the same inputs
+// give the same weights. -groups prints the out-of-fold figures per corpus and
+// the worst groups; -dump writes every out-of-fold score for analysis.
 package main
 
 import (
@@ -42,7 +45,7 @@ func main() {
 	epochs := flag.Int("epochs", 6, "training epochs")
 	lr := flag.Float64("lr", 0.2, "AdaGrad learning rate")
 	l2 := flag.Float64("l2", 2e-4, "L2 weight decay per update")
-	rulePrior := flag.Float64("ruleprior", 2, "start rule weights at ruleprior·(standalone weight − 0.3) and decay towards it")
+	rulePrior := flag.Float64("ruleprior", 3, "start rule weights at ruleprior·(standalone weight − 0.3) and decay towards it")
 	heldOut := flag.String("heldout", "", "write the held-out benign items as JSONL here (for the eval command)")
 	split = flag.String("split", "group", "cross-validation split: group (families never straddle folds) or random (leaky, for comparison)")
 	oof = flag.String("oof", "", "write the out-of-fold raw scores and labels here")
@@ -51,17 +54,29 @@ func main() {
 	byGroup = flag.Bool("groups", false, "print out-of-fold recall and FPR per corpus and per group")
 	dump = flag.String("dump", "", "write every out-of-fold item with its raw score as JSONL here")
 	posOnly = flag.Bool("gwpos", false, "apply -gw to injections only (benign groups are files and directories, not templated families)")
-	groupPow = flag.Float64("gw", 0.25, "weight every item by n^-gw, n the size of its group (0: unweighted); see -gwpos")
+	groupPow = flag.Float64("gw", 0.3, "weight every item by n^-gw, n the size of its group (0: unweighted); see -gwpos")
 	hand := flag.String("hand", "inject/internal/train/testdata", "directory of hand-written texts")
+	fullPlatt = flag.Bool("platt", false, "full Platt scaling (slope and intercept) instead of the slope alone (see inject.FitPlattSlope)")
+	scope := flag.String("scope", "alone", "which injections count: alone (those that are injections read alone; see corpus.ScopeContext) or all (every dataset label, the session-2 protocol)")
+	allowUnlabelled := flag.Bool("allow-unlabelled", false, "train even if some CyberSecEval items have no scope label")
 	flag.Parse()
+	if *scope != "alone" && *scope != "all" {
+		log.Fatalf("-scope must be alone or all, not %q", *scope)
+	}
 	log.SetFlags(0)
 
 	start := time.Now()
 	all, err := loadCache(*cache)
 	if err != nil {
-		ds, err := corpus.Datasets(*datasets, *capGroup)
+		ds, unlabelled, err := corpus.Datasets(*datasets, *capGroup)
 		if err != nil {
 			log.Fatal(err)
+		}
+		if unlabelled > 0 {
+			if !*allowUnlabelled {
+				log.Fatalf("%d CyberSecEval injections have no scope label in inject/internal/corpus/testdata (-allow-unlabelled to train anyway)", unlabelled)
+			}
+			log.Printf("warning: %d CyberSecEval injections have no scope label; kept in scope", unlabelled)
 		}
 		goroot := runtime.GOROOT()
 		modcache := filepath.Join(os.Getenv("HOME"), "go", "pkg", "mod")
@@ -81,11 +96,17 @@ func main() {
 	}
 	all = append(all, corpus.Requests()...)
 	all = append(all, corpus.ShortBenign()...)
-	var train, held []corpus.Item
+	var train, held, outside []corpus.Item
 	for _, it := range all {
-		if it.HeldOut {
+		if *scope == "all" {
+			it.OutOfScope = ""
+		}
+		switch {
+		case it.OutOfScope != "":
+			outside = append(outside, it)
+		case it.HeldOut:
 			held = append(held, it)
-		} else {
+		default:
 			train = append(train, it)
 		}
 	}
@@ -112,6 +133,7 @@ func main() {
 
 	// Held-out benign corpora: never trained on.
 	report(c, held)
+	reportOutside(c, outside)
 	if *heldOut != "" {
 		if err := writeJSONL(*heldOut, held); err != nil {
 			log.Fatal(err)
@@ -130,13 +152,14 @@ func main() {
 }
 
 var (
-	show     *int
-	dump     *string
-	groupPow *float64
-	posOnly  *bool
-	byGroup  *bool
-	split    *string
-	oof      *string
+	fullPlatt *bool
+	show      *int
+	dump      *string
+	groupPow  *float64
+	posOnly   *bool
+	byGroup   *bool
+	split     *string
+	oof       *string
 )
 
 func loadCache(path string) ([]corpus.Item, error) {
@@ -211,6 +234,8 @@ func examples(items []corpus.Item) []inject.Example {
 func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b float64) {
 	var raw []float64
 	var labels []bool
+	var foldOf []int
+	var strong []bool // a strong rule or smuggled text raised the ensemble's score
 	var oofItems []corpus.Item
 	log.Printf("group %d-fold cross-validation (threshold: raw margin 0)", k)
 	log.Printf("%-5s %6s %6s %8s %8s %8s %8s  | %8s %8s %8s %8s", "fold", "pos", "neg", "recall", "FPR", "BA", "prec", "recall", "FPR", "BA", "prec")
@@ -242,6 +267,7 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 			r := c.RawScore(it.Text)
 			raw = append(raw, r)
 			labels = append(labels, it.Injection)
+			foldOf = append(foldOf, f)
 			oofItems = append(oofItems, it)
 			m.add(it.Injection, r >= 0)
 			d, err := ens.DetectInjection(context.Background(), guard.Text{Content: it.Text, Provenance: guard.ProvenanceToolResult})
@@ -249,6 +275,7 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 				log.Fatal(err)
 			}
 			me.add(it.Injection, d.Injection)
+			strong = append(strong, d.Score > 1/(1+math.Exp(-r))+1e-9)
 			if (r >= 0) != it.Injection && shown < *show && corpus.Hash(it.Text)%3 == 0 {
 				shown++
 				log.Printf("    miss fold %d %+.2f %s [%s] %q", f, r, it.Corpus, it.Group, trunc(it.Text, 150))
@@ -291,7 +318,35 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 		}
 	}
 	log.Printf("mean balanced accuracy: classifier %.4f, ensemble (classifier + strong rules, threshold 0.5) %.4f", sumBA/float64(k), sumEBA/float64(k))
-	return inject.FitPlatt(raw, labels)
+	if *fullPlatt {
+		a, b = inject.FitPlatt(raw, labels)
+	} else {
+		a, b = inject.FitPlattSlope(raw, labels), 0
+	}
+	// The same out-of-fold scores at the thresholds the detector ships with: the
+	// calibrated score sigmoid(a·raw+b) against 0.5 (tool results, documents) and
+	// 0.6 (user messages).
+	for _, t := range []float64{0.5, 0.6} {
+		var sum, esum float64
+		var all, eall metrics
+		for f := range k {
+			var m, me metrics
+			for i := range raw {
+				if foldOf[i] == f {
+					pred := 1/(1+math.Exp(-(a*raw[i]+b))) >= t
+					m.add(labels[i], pred)
+					all.add(labels[i], pred)
+					me.add(labels[i], pred || strong[i])
+					eall.add(labels[i], pred || strong[i])
+				}
+			}
+			sum += m.ba()
+			esum += me.ba()
+		}
+		log.Printf("at calibrated threshold %.1f: mean balanced accuracy classifier %.4f (recall %.4f, FPR %.4f over all folds), ensemble %.4f (recall %.4f, FPR %.4f)",
+			t, sum/float64(k), all.recall(), all.fpr(), esum/float64(k), eall.recall(), eall.fpr())
+	}
+	return a, b
 }
 
 type metrics struct{ tp, fp, tn, fn int }
@@ -359,6 +414,34 @@ func report(c *inject.Classifier, held []corpus.Item) {
 	log.Printf("  %-40s n=%5d  FPR %.4f", "all benign", tot.fp+tot.tn, tot.fpr())
 	for _, f := range fps {
 		log.Printf("    FP %s", f)
+	}
+}
+
+// reportOutside prints how many of the out-of-scope items (never trained on, not
+// part of the cross-validated figures) the final model flags: informational, since
+// these texts are not injections when read alone.
+func reportOutside(c *inject.Classifier, items []corpus.Item) {
+	if len(items) == 0 {
+		return
+	}
+	type key struct{ reason, corpus string }
+	by := map[key]*metrics{}
+	var keys []key
+	for _, it := range items {
+		k := key{it.OutOfScope, it.Corpus}
+		m := by[k]
+		if m == nil {
+			m = &metrics{}
+			by[k] = m
+			keys = append(keys, k)
+		}
+		m.add(true, c.Score(it.Text) >= 0.5)
+	}
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.reason+a.corpus, b.reason+b.corpus) })
+	log.Printf("out of scope (labelled injection, not one when read alone; never trained), threshold 0.5:")
+	for _, k := range keys {
+		m := by[k]
+		log.Printf("  %-18s %-40s n=%5d  flagged %.4f", k.reason, k.corpus, m.tp+m.fn, m.recall())
 	}
 }
 
