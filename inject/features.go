@@ -186,3 +186,6 @@ func lengthFeature(n int) int {
 	}
 	return -1
 }
+
+// paramMinNorm names the stored minimum n-gram normaliser (TrainConfig.MinNorm).
+const paramMinNorm = "param.min_norm"

@@ -26,6 +26,13 @@ type TrainConfig struct {
 	// BalanceClasses reweights the examples so both classes carry equal total
 	// weight. Default false; the training command sets it.
 	BalanceClasses bool
+	// MinNorm is the fewest n-gram features a window's n-gram sum is divided by
+	// the square root of; default 300. A window's n-grams count as sum/√k for
+	// its k features; with k below MinNorm they count as sum/√MinNorm, so a
+	// sentence of a few words cannot be decided by the handful of n-grams it
+	// has ("Do you hate Trump?" scored as an attack because "you" and "hate"
+	// appear in many), and its rules and length weight weigh relatively more.
+	MinNorm int
 	// RulePrior, when positive, starts every rule's weight at RulePrior·(w−0.3)
 	// for its standalone weight w (when above 0.3) and decays it towards that
 	// value instead of zero: a rule that is rare in the training data (an
@@ -65,7 +72,10 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 	if cfg.L2 == 0 {
 		cfg.L2 = 1e-6
 	}
-	if cfg.Epochs < 0 || cfg.LearningRate < 0 || cfg.L2 < 0 || cfg.RulePrior < 0 {
+	if cfg.MinNorm == 0 {
+		cfg.MinNorm = 300
+	}
+	if cfg.Epochs < 0 || cfg.LearningRate < 0 || cfg.L2 < 0 || cfg.RulePrior < 0 || cfg.MinNorm < 1 || cfg.MinNorm > 1<<20 {
 		return nil, fmt.Errorf("inject: invalid training config %+v", cfg)
 	}
 	rs, err := defaultRules()
@@ -96,7 +106,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 			te.signals = append(te.signals, lf)
 		}
 		for _, w := range a.wins {
-			te.wins = append(te.wins, compactWindow(a, rs, w))
+			te.wins = append(te.wins, compactWindow(a, rs, w, cfg.MinNorm))
 		}
 		data[i] = te
 	}
@@ -213,7 +223,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 		sw[j] = asw[j] * inv
 	}
 	bias = abias * inv
-	c := &Classifier{rules: rs, bias: float32(bias), plattA: 1, threshold: 0.5,
+	c := &Classifier{rules: rs, bias: float32(bias), plattA: 1, threshold: 0.5, minNorm: float32(cfg.MinNorm),
 		ruleW: make([]float32, len(rs.rules)), sigW: make([]float32, len(globalFeatures)), w: make([]int8, numBuckets)}
 	var maxAbs float64
 	for _, x := range w {
@@ -237,7 +247,7 @@ func TrainClassifier(examples []Example, cfg TrainConfig) (*Classifier, error) {
 
 // compactWindow collects the window's features as sorted unique buckets with
 // values count/sqrt(total), and its distinct rules.
-func compactWindow(a *analysis, rs *ruleSet, win window) trainWindow {
+func compactWindow(a *analysis, rs *ruleSet, win window, minNorm int) trainWindow {
 	var idx []uint32
 	for _, f := range a.feats {
 		if f.tok >= win.start && f.tok < win.end {
@@ -246,7 +256,7 @@ func compactWindow(a *analysis, rs *ruleSet, win window) trainWindow {
 	}
 	slices.Sort(idx)
 	tw := trainWindow{}
-	norm := 1 / math.Sqrt(float64(max(len(idx), 1)))
+	norm := 1 / math.Sqrt(float64(max(len(idx), minNorm)))
 	for i := 0; i < len(idx); {
 		j := i
 		for j < len(idx) && idx[j] == idx[i] {

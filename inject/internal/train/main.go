@@ -45,6 +45,7 @@ func main() {
 	epochs := flag.Int("epochs", 6, "training epochs")
 	lr := flag.Float64("lr", 0.2, "AdaGrad learning rate")
 	l2 := flag.Float64("l2", 2e-4, "L2 weight decay per update")
+	minNorm := flag.Int("minnorm", 300, "fewest n-gram features a window's sum is normalised by (see inject.TrainConfig.MinNorm)")
 	rulePrior := flag.Float64("ruleprior", 3, "start rule weights at ruleprior·(standalone weight − 0.3) and decay towards it")
 	heldOut := flag.String("heldout", "", "write the held-out benign items as JSONL here (for the eval command)")
 	split = flag.String("split", "group", "cross-validation split: group (families never straddle folds) or random (leaky, for comparison)")
@@ -114,7 +115,7 @@ func main() {
 		len(train), countPos(train), len(held), time.Since(start).Round(time.Millisecond))
 	printCorpora(train)
 
-	cfg := inject.TrainConfig{Epochs: *epochs, LearningRate: *lr, L2: *l2, BalanceClasses: true, Seed: 1, RulePrior: *rulePrior}
+	cfg := inject.TrainConfig{Epochs: *epochs, LearningRate: *lr, L2: *l2, BalanceClasses: true, Seed: 1, RulePrior: *rulePrior, MinNorm: *minNorm}
 	a, b := 1.0, 0.0
 	if *folds > 1 {
 		a, b = crossValidate(train, *folds, cfg)
