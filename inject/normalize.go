@@ -50,7 +50,15 @@ const (
 	SignalAscii85 = "obfuscation.ascii85"
 	// SignalUUencode reports uuencoded lines, decoded.
 	SignalUUencode = "obfuscation.uuencode"
+	// SignalHomoglyphWords reports three or more words that each mix Latin
+	// letters with look-alikes from another script ("Gіvе ѕtер-bу-ѕtер") in a
+	// text whose other-script letters are nearly all such look-alikes: one mixed
+	// word is a typo or a localised term, several are a disguise.
+	SignalHomoglyphWords = "obfuscation.homoglyph_words"
 )
+
+// homoglyphWords is how many mixed-script words make SignalHomoglyphWords.
+const homoglyphWords = 3
 
 // Bounds of the normaliser. Every step is linear in its input and the decoded
 // layers are bounded in depth and in total size, so Normalize is linear in the size
@@ -117,7 +125,7 @@ type normalizer struct {
 
 var signalOrder = [...]string{SignalBase32, SignalBase64, SignalBidi, SignalHTML, SignalHex, SignalHomoglyph,
 	SignalInvisible, SignalLeet, SignalROT13, SignalTagChars, SignalTruncated, SignalURL, SignalVariantSelector, SignalSplitLetters, SignalInvisibleRun,
-	SignalNATO, SignalMorse, SignalBraille, SignalAtbash, SignalAscii85, SignalUUencode}
+	SignalNATO, SignalMorse, SignalBraille, SignalAtbash, SignalAscii85, SignalUUencode, SignalHomoglyphWords}
 
 func (n *normalizer) signal(s string) {
 	for i, x := range signalOrder {
@@ -525,6 +533,9 @@ func (n *normalizer) foldUnicode(s string) string {
 	b.Reset()
 	latinText := latin > 2*other
 	word := make([]rune, 0, 32)
+	// mixed counts words mixing Latin with look-alikes; others and lookalikes
+	// count the letters of other scripts, and how many of them imitate Latin.
+	mixed, others, lookalikes := 0, 0, 0
 	flush := func() {
 		if len(word) == 0 {
 			return
@@ -537,13 +548,17 @@ func (n *normalizer) foldUnicode(s string) string {
 			}
 			if confusable(unicode.ToLower(r)) != 0 {
 				hasConf = true
+				others++
+				lookalikes++
 			} else if unicode.IsLetter(r) {
 				allConf = false
+				others++
 			}
 		}
 		if hasConf && (hasLatin || allConf && latinText) {
 			if hasLatin {
 				n.signal(SignalHomoglyph)
+				mixed++
 			}
 			for _, r := range word {
 				if c := confusable(unicode.ToLower(r)); c != 0 {
@@ -567,6 +582,11 @@ func (n *normalizer) foldUnicode(s string) string {
 		b.WriteRune(r)
 	}
 	flush()
+	// Text in another script has letters with no Latin twin (б, д, я, λ);
+	// English in disguise borrows only the twins.
+	if mixed >= homoglyphWords && lookalikes*10 >= others*9 {
+		n.signal(SignalHomoglyphWords)
+	}
 	return b.String()
 }
 

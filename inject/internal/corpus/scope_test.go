@@ -35,6 +35,23 @@ func TestScopeBarePayload(t *testing.T) {
 	}
 }
 
+func TestScopeBIPIATasks(t *testing.T) {
+	for _, tc := range []struct {
+		category string
+		want     string
+	}{
+		{"Information Retrieval", ScopeContext},
+		{"Programming Help", ScopeContext},
+		{"Malware Distribution", ""},
+		{"Alphanumeric Substitution", ""},
+	} {
+		it := Item{Text: "x", Injection: true, Group: "bipia/attack/" + tc.category}
+		if got, _ := scope(it, record{Category: tc.category}); got != tc.want {
+			t.Errorf("%s: scope = %q, want %q", tc.category, got, tc.want)
+		}
+	}
+}
+
 func TestScopeLabels(t *testing.T) {
 	for k, v := range cseScope {
 		if v != "attack" && v != "context" {

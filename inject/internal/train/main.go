@@ -5,8 +5,11 @@
 // It reads the labelled public datasets and gathers benign hard negatives from the
 // machine (see package corpus), sets aside the dataset items that are not
 // injections when read alone (corpus.ScopeContext, corpus.ScopeBarePayload; -scope
-// all keeps them), runs group k-fold cross-validation (templated families and
-// hand-written families never straddle folds), calibrates the slope of the
+// all keeps them), plants short dataset injections in benign documents of their
+// own fold as extra training positives (corpus.Compose; -compose=false turns it
+// off, -composew weighs them), runs group k-fold cross-validation (templated
+// families and hand-written families never straddle folds; planted texts are
+// trained on but not counted), calibrates the slope of the
 // out-of-fold margins (inject.FitPlattSlope; -platt for a full Platt fit), trains
 // the final model on all training items plus the hand-written final-only texts
 // (never part of cross-validation), and reports the false positive rate on the
@@ -55,10 +58,12 @@ func main() {
 	byGroup = flag.Bool("groups", false, "print out-of-fold recall and FPR per corpus and per group")
 	dump = flag.String("dump", "", "write every out-of-fold item with its raw score as JSONL here")
 	posOnly = flag.Bool("gwpos", false, "apply -gw to injections only (benign groups are files and directories, not templated families)")
-	groupPow = flag.Float64("gw", 0.3, "weight every item by n^-gw, n the size of its group (0: unweighted); see -gwpos")
+	groupPow = flag.Float64("gw", 0.2, "weight every item by n^-gw, n the size of its group (0: unweighted); see -gwpos")
 	hand := flag.String("hand", "inject/internal/train/testdata", "directory of hand-written texts")
 	fullPlatt = flag.Bool("platt", false, "full Platt scaling (slope and intercept) instead of the slope alone (see inject.FitPlattSlope)")
 	scope := flag.String("scope", "alone", "which injections count: alone (those that are injections read alone; see corpus.ScopeContext) or all (every dataset label, the session-2 protocol)")
+	composeW = flag.Float64("composew", 0.2, "weight of a composed injection relative to a dataset item (see -compose)")
+	compose := flag.Bool("compose", true, "also train on injections planted in benign documents of their fold (see corpus.Compose)")
 	allowUnlabelled := flag.Bool("allow-unlabelled", false, "train even if some CyberSecEval items have no scope label")
 	flag.Parse()
 	if *scope != "alone" && *scope != "all" {
@@ -114,6 +119,12 @@ func main() {
 	log.Printf("corpus: %d training items (%d injection), %d held out; gathered in %v",
 		len(train), countPos(train), len(held), time.Since(start).Round(time.Millisecond))
 	printCorpora(train)
+	if *compose {
+		k := uint32(max(*folds, 1))
+		composed := corpus.Compose(train, func(g string) int { return int(corpus.Hash(g) % k) })
+		log.Printf("composed: %d injections planted in benign documents of their fold (trained on, not counted in the figures)", len(composed))
+		train = append(train, composed...)
+	}
 
 	cfg := inject.TrainConfig{Epochs: *epochs, LearningRate: *lr, L2: *l2, BalanceClasses: true, Seed: 1, RulePrior: *rulePrior, MinNorm: *minNorm}
 	a, b := 1.0, 0.0
@@ -158,6 +169,7 @@ var (
 	dump      *string
 	groupPow  *float64
 	posOnly   *bool
+	composeW  *float64
 	byGroup   *bool
 	split     *string
 	oof       *string
@@ -225,6 +237,9 @@ func examples(items []corpus.Item) []inject.Example {
 		if *groupPow != 0 && (it.Injection || !*posOnly) {
 			w = math.Pow(float64(size[it.Group]), -*groupPow)
 		}
+		if it.Composed {
+			w *= *composeW
+		}
 		ex[i] = inject.Example{Text: it.Text, Injection: it.Injection, Weight: w}
 	}
 	return ex
@@ -241,6 +256,7 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 	log.Printf("group %d-fold cross-validation (threshold: raw margin 0)", k)
 	log.Printf("%-5s %6s %6s %8s %8s %8s %8s  | %8s %8s %8s %8s", "fold", "pos", "neg", "recall", "FPR", "BA", "prec", "recall", "FPR", "BA", "prec")
 	var sumBA, sumEBA float64
+	var composed metrics
 	for f := range k {
 		var tr, te []corpus.Item
 		for _, it := range items {
@@ -266,6 +282,10 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 		}
 		for _, it := range te {
 			r := c.RawScore(it.Text)
+			if it.Composed {
+				composed.add(true, r >= 0)
+				continue
+			}
 			raw = append(raw, r)
 			labels = append(labels, it.Injection)
 			foldOf = append(foldOf, f)
@@ -318,6 +338,9 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 			log.Fatal(err)
 		}
 	}
+	if composed.tp+composed.fn > 0 {
+		log.Printf("composed injections out of fold (not in the figures): n=%d recall %.4f", composed.tp+composed.fn, composed.recall())
+	}
 	log.Printf("mean balanced accuracy: classifier %.4f, ensemble (classifier + strong rules, threshold 0.5) %.4f", sumBA/float64(k), sumEBA/float64(k))
 	if *fullPlatt {
 		a, b = inject.FitPlatt(raw, labels)
@@ -347,8 +370,52 @@ func crossValidate(items []corpus.Item, k int, cfg inject.TrainConfig) (a, b flo
 		log.Printf("at calibrated threshold %.1f: mean balanced accuracy classifier %.4f (recall %.4f, FPR %.4f over all folds), ensemble %.4f (recall %.4f, FPR %.4f)",
 			t, sum/float64(k), all.recall(), all.fpr(), esum/float64(k), eall.recall(), eall.fpr())
 	}
+	// The same figure over subsets of the items, at the tool-result threshold.
+	log.Printf("by subset, tool-result threshold 0.5 (mean over folds of balanced accuracy; ensemble = classifier + strong rules):")
+	for _, sub := range subsets {
+		var sum, esum float64
+		var all, eall metrics
+		for f := range k {
+			var m, me metrics
+			for i, it := range oofItems {
+				if foldOf[i] != f || !sub.keep(it) {
+					continue
+				}
+				pred := a*raw[i]+b >= 0
+				m.add(labels[i], pred)
+				me.add(labels[i], pred || strong[i])
+			}
+			sum += m.ba()
+			esum += me.ba()
+			all.merge(m)
+			eall.merge(me)
+		}
+		log.Printf("  %-58s n=%6d classifier %.4f ensemble %.4f (recall %.4f, FPR %.4f)",
+			sub.name, all.tp+all.fn+all.fp+all.tn, sum/float64(k), esum/float64(k), eall.recall(), eall.fpr())
+	}
 	return a, b
 }
+
+// subsets are the slices of the cross-validated items the training command
+// reports. The hand-written attack families were written to probe blind spots,
+// each tested by a model that never saw its style; the figure is over
+// the datasets and the benign hard negatives assembled for them.
+var subsets = []struct {
+	name string
+	keep func(corpus.Item) bool
+}{
+	{"all items", func(corpus.Item) bool { return true }},
+	{"datasets + every benign hard negative (machine and hand)", func(it corpus.Item) bool {
+		return !it.Injection || !strings.HasPrefix(it.Corpus, "hand/")
+	}},
+	{"datasets + machine hard negatives", func(it corpus.Item) bool { return !strings.HasPrefix(it.Corpus, "hand/") }},
+	{"datasets only", func(it corpus.Item) bool {
+		return !strings.HasPrefix(it.Corpus, "hand/") && !strings.HasPrefix(it.Corpus, "hardneg/")
+	}},
+	{"hand-written families only", func(it corpus.Item) bool { return strings.HasPrefix(it.Corpus, "hand/") }},
+}
+
+func (m *metrics) merge(o metrics) { m.tp += o.tp; m.fp += o.fp; m.tn += o.tn; m.fn += o.fn }
 
 type metrics struct{ tp, fp, tn, fn int }
 
