@@ -217,7 +217,7 @@
 //   - the datasets alone: 0.958 (deepset: recall 80%, benign flagged 1.5%);
 //   - every item, the hand-written attack families included: 0.937. Those
 //     families were written to find blind spots; each is tested by a model that
-//     has never seen its style, and on them alone the figure is 0.79.
+//     has never seen its style, and on them alone the figure is 0.72.
 //
 // Never trained on: 7,305 held-out texts of the machine corpora (documentation,
 // READMEs, code, man pages, gettext catalogues, generated requests) are flagged

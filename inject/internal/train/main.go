@@ -412,7 +412,7 @@ var subsets = []struct {
 	{"datasets only", func(it corpus.Item) bool {
 		return !strings.HasPrefix(it.Corpus, "hand/") && !strings.HasPrefix(it.Corpus, "hardneg/")
 	}},
-	{"hand-written families only", func(it corpus.Item) bool { return strings.HasPrefix(it.Corpus, "hand/") }},
+	{"hand-written families (*_fam_*) only", func(it corpus.Item) bool { return strings.Contains(it.Corpus, "_fam_") }},
 }
 
 func (m *metrics) merge(o metrics) { m.tp += o.tp; m.fp += o.fp; m.tn += o.tn; m.fn += o.fn }
