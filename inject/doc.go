@@ -140,15 +140,16 @@
 // phrases; a fifth of the templates held out).
 //
 // Hand-written texts (internal/train/testdata, this project's licence), written
-// without looking at the public sets: 58 families named *_fam_*, each written
+// without looking at the public sets: 62 families named *_fam_*, each written
 // by one author in one style and kept whole in one fold, so its texts never
-// test each other — 35 benign families, 2,117 texts (chat and multi-part tasks,
+// test each other — 39 benign families, 2,295 texts (chat and multi-part tasks,
 // "act as" prompts, operator system prompts and agent configurations, writing
 // about AI assistants, security writing that quotes attacks, repository files
 // that instruct coding agents, transactional e-mails, tool outputs an agent
 // receives, documents and e-mails that instruct their human readers, creative
-// requests with dark themes, footers and notices; about a fifth in some 30
-// other languages) and 23 attack families, 1,202 texts (overrides, prompt and
+// requests with dark themes, alarming but legitimate requests, long reports
+// and contracts, footers and notices; about a fifth in some 30 other
+// languages) and 23 attack families, 1,202 texts (overrides, prompt and
 // password extraction, persona and fiction jailbreaks, fake authority and
 // chat-template tokens, injections planted in e-mails, web pages, CVs, code,
 // tool results and MCP tool descriptions, goal hijacking inside tasks,
@@ -156,8 +157,13 @@
 // rankings, obfuscation; about a third in other languages); older hand files
 // split into ten groups each. Files named *heldout* are for evaluation only:
 // an out-of-style set of 273 texts (long forum-style jailbreaks, single
-// instructions hidden in long documents, long role-play set-ups) and two mixed
-// sets of 181 and 189 texts written by authors who saw none of the other files.
+// instructions hidden in long documents, long role-play set-ups), two mixed
+// sets of 181 and 189 texts written by authors who saw none of the other files,
+// and two attack families that were tried in training and set aside because
+// they taught the model that documents stating rules ("summaries must…",
+// "the reviewer shall…") are attacks — the datasets figure fell from 0.957 to
+// 0.950: 65 steering lines with no addressee and 36 long documents with one
+// planted instruction.
 // Files named *finalonly* (72 attacks, 46 look-alikes) train the final model
 // only. The question "What does this mean?" that garak puts before 1,250
 // encoded payloads is removed from them before training: the model had learnt
@@ -183,7 +189,8 @@
 // hand-written documents) from the same cross-validation fold, so no text
 // crosses folds (internal/corpus Compose). The 2,300 planted texts weigh 0.2 of
 // a dataset item and are not counted in the figures. They raised the
-// cross-validated figure over the datasets from 0.946 to 0.952.
+// cross-validated figure over the datasets from 0.946 to 0.952 (classifier,
+// otherwise the same data).
 //
 // Fitting: logistic regression with AdaGrad, multiple-instance over the scoring
 // windows; every text weighs n^-0.2 for the n texts of its group, so a large
@@ -211,23 +218,23 @@
 // the detector (classifier and strong rules):
 //
 //   - the datasets and every benign hard negative assembled for them (machine
-//     corpora and the hand-written benign families): 0.963 (recall 0.949,
+//     corpora and the hand-written benign families): 0.962 (recall 0.947,
 //     false-positive rate 2.2%);
-//   - the datasets and the machine corpora: 0.971 (false-positive rate 0.7%);
-//   - the datasets alone: 0.958 (deepset: recall 80%, benign flagged 1.5%);
-//   - every item, the hand-written attack families included: 0.937. Those
+//   - the datasets and the machine corpora: 0.970 (false-positive rate 0.7%);
+//   - the datasets alone: 0.957 (deepset: recall 78%, benign flagged 1.7%);
+//   - every item, the hand-written attack families included: 0.935. Those
 //     families were written to find blind spots; each is tested by a model that
 //     has never seen its style, and on them alone the figure is 0.72.
 //
 // Never trained on: 7,305 held-out texts of the machine corpora (documentation,
 // READMEs, code, man pages, gettext catalogues, generated requests) are flagged
-// 0.27% of the time at the tool-result threshold, READMEs most (1.6%). The
-// three held-out hand-written sets score 0.86 (181 texts) and 0.90 (189 texts)
-// for the two mixed sets and 0.75 for the out-of-style set, whose long
-// documents with one hidden instruction stay the weak spot (recall 0.71,
-// false-positive rate 21%). Weakest families out of fold: quiet steering of
-// summaries and rankings without an addressee, injections and jailbreaks in
-// languages with little training data, "benign but scary" requests in Thai and
-// Hindi (10% flagged), and security writing or system prompts that quote
-// attacks (a third to a half flagged).
+// 0.25% of the time at the tool-result threshold, READMEs most (1.4%). The
+// held-out hand-written sets score 0.88 (181 texts) and 0.92 (189 texts) for
+// the two mixed sets and 0.77 for the out-of-style set (recall 0.73,
+// false-positive rate 20%). Long documents with one planted instruction are
+// caught about half the time, steering lines with no addressee a fifth of the
+// time. Weakest families out of fold: quiet steering of summaries and
+// rankings, injections and jailbreaks in languages with little training data,
+// "benign but scary" requests in Thai and Hindi (11% flagged), and security
+// writing or system prompts that quote attacks (a third to a half flagged).
 package inject
