@@ -146,9 +146,9 @@ func strongSignal(sig string) bool {
 	return sig == SignalTagChars || sig == SignalVariantSelector || sig == SignalHomoglyphWords
 }
 
-// strongScore is the floor a strong rule (standalone weight ≥ 0.9) or smuggled
-// invisible text puts under the ensemble score: these signals are rare in benign
-// text and decisive on their own.
+// strongScore is the floor a strong rule (standalone weight ≥ 0.9) or a strong
+// signal (see strongSignal) puts under the ensemble score: these are rare in
+// benign text and decisive on their own.
 const strongScore = 0.9
 
 // DetectInjection judges in.Content with the threshold of its provenance.

@@ -55,10 +55,10 @@ func extract(dst []feat, s string, toks []token) []feat {
 		ti := int32(i)
 		if t.punct {
 			w = punctKey(w)
-			h := fnv(seedPunct, w)
 			if repeatedPunct(s, toks, i, w) {
 				continue
 			}
+			h := fnv(seedPunct, w)
 			dst = append(dst, feat{ti, bucketOf(h)})
 			dst = append(dst, feat{ti, bucketOf((prev ^ h) * fnvPrime)})
 			prev = h
@@ -141,10 +141,10 @@ func accumulate(s string, toks []token, w []int8, sum, cnt []int32) {
 		word := s[t.start:t.end]
 		if t.punct {
 			word = punctKey(word)
-			h := fnv(seedPunct, word)
 			if repeatedPunct(s, toks, i, word) {
 				continue
 			}
+			h := fnv(seedPunct, word)
 			sum[i+1] += int32(w[bucketOf(h)]) + int32(w[bucketOf((prev^h)*fnvPrime)])
 			cnt[i+1] += 2
 			prev = h
