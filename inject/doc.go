@@ -235,6 +235,7 @@
 // caught about half the time, steering lines with no addressee a fifth of the
 // time. Weakest families out of fold: quiet steering of summaries and
 // rankings, injections and jailbreaks in languages with little training data,
-// "benign but scary" requests in Thai and Hindi (11% flagged), and security
+// CyberSecEval's multilingual "benign but scary" requests (11% flagged, most
+// of them in Thai and Hindi), and security
 // writing or system prompts that quote attacks (a third to a half flagged).
 package inject
