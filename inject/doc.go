@@ -236,6 +236,6 @@
 // time. Weakest families out of fold: quiet steering of summaries and
 // rankings, injections and jailbreaks in languages with little training data,
 // CyberSecEval's multilingual "benign but scary" requests (11% flagged, most
-// of them in Thai and Hindi), and security
-// writing or system prompts that quote attacks (a third to a half flagged).
+// of them in Thai and Hindi), and security writing or system prompts that
+// quote attacks (a third to a half flagged).
 package inject
