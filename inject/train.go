@@ -295,18 +295,10 @@ func FitPlatt(raw []float64, labels []bool) (a, b float64) {
 // the two classes' share of the held-out data puts it, a property of the corpus
 // rather than of any deployment.
 func FitPlattSlope(raw []float64, labels []bool) float64 {
-	var np, nn float64
-	for _, l := range labels {
-		if l {
-			np++
-		} else {
-			nn++
-		}
-	}
-	if np == 0 || nn == 0 {
+	tp, tn, ok := plattTargets(labels)
+	if !ok {
 		return 1
 	}
-	tp, tn := (np+1)/(np+2), 1/(nn+2)
 	a := 1.0
 	for range 200 {
 		var g, h float64
@@ -334,7 +326,9 @@ func FitPlattSlope(raw []float64, labels []bool) float64 {
 	return a
 }
 
-func fitPlatt(raw []float64, labels []bool) (a, b float64) {
+// plattTargets returns Platt's smoothed targets for the positive and negative
+// labels, (N₊+1)/(N₊+2) and 1/(N₋+2); ok is false unless both classes occur.
+func plattTargets(labels []bool) (tp, tn float64, ok bool) {
 	var np, nn float64
 	for _, l := range labels {
 		if l {
@@ -344,9 +338,16 @@ func fitPlatt(raw []float64, labels []bool) (a, b float64) {
 		}
 	}
 	if np == 0 || nn == 0 {
+		return 0, 0, false
+	}
+	return (np + 1) / (np + 2), 1 / (nn + 2), true
+}
+
+func fitPlatt(raw []float64, labels []bool) (a, b float64) {
+	tp, tn, ok := plattTargets(labels)
+	if !ok {
 		return 1, 0
 	}
-	tp, tn := (np+1)/(np+2), 1/(nn+2)
 	a, b = 1, 0
 	for range 2000 {
 		var ga, gb, haa, hab, hbb float64
